@@ -1,0 +1,1 @@
+"""Ingest: turns inbox files (and, later, feeds) into article jobs."""

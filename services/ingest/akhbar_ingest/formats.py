@@ -1,0 +1,129 @@
+"""Inbox file formats → articles. Pure: bytes in, articles and per-record errors out.
+
+.txt and .html travel undecoded (normalize owns charsets and extraction); .json holds one
+article object and .jsonl one per line, with the fields in `FIELDS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from akhbar.contract import Article, RawContent, Source, Step, article_id, utcnow
+from akhbar.stages import worker_name
+
+RAW_TYPES = {".txt": "text/plain", ".text": "text/plain", ".html": "text/html", ".htm": "text/html"}
+FIELDS = {"title", "body", "url", "published_at", "source", "author"}
+SUFFIXES = (*RAW_TYPES, ".json", ".jsonl", ".ndjson")
+
+
+class FileRejected(ValueError):
+    """The whole file is unusable; the message says why."""
+
+
+@dataclass
+class ReadResult:
+    articles: list[Article] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # {"line": n, "error": …, "text": …}
+
+
+def read_file(path: Path, *, source: Source | None = None,
+              max_bytes: int | None = None) -> ReadResult:
+    """Parse one inbox file, stamping each article with the ingest trace step.
+
+    Raises FileRejected when nothing in it can be used.
+    """
+    started, t0 = utcnow(), time.perf_counter()
+    result = parse_file(path, source=source, max_bytes=max_bytes)
+    step = Step(stage="ingest", worker=worker_name(), at=started,
+                duration_ms=round((time.perf_counter() - t0) * 1000, 3))
+    for article in result.articles:
+        article.pipeline = [step]
+    return result
+
+
+def parse_file(path: Path, data: bytes | None = None, *, source: Source | None = None,
+               max_bytes: int | None = None) -> ReadResult:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FileRejected(f"unsupported file type {suffix or '(none)'!r}; "
+                           f"expected one of {', '.join(SUFFIXES)}")
+    if data is None:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise FileRejected(f"file is {size} bytes, above the limit of {max_bytes} bytes "
+                               "(AKHBAR_MAX_FILE_BYTES)")
+        data = path.read_bytes()
+    if not data.strip():
+        raise FileRejected("file is empty")
+    source = source or Source(name="inbox", kind="inbox")
+    if suffix in RAW_TYPES:
+        return ReadResult([raw_article(data, RAW_TYPES[suffix], source, path.name)])
+    if suffix == ".json":
+        return ReadResult([record_article(_json(data, "file"), source)])
+    return _read_lines(data, source)
+
+
+def raw_article(data: bytes, media_type: str, source: Source, filename: str) -> Article:
+    # Content-derived id; normalize refines it from the decoded text.
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    return Article(id=digest, source=source, ingested_at=utcnow(),
+                   raw=RawContent.from_bytes(data, media_type, filename=filename))
+
+
+def record_article(obj: Any, default_source: Source) -> Article:
+    """One JSON article record → Article (strict: unknown fields are named in the error)."""
+    if not isinstance(obj, dict):
+        raise FileRejected(f"an article must be a JSON object, got {type(obj).__name__}")
+    unknown = sorted(set(obj) - FIELDS)
+    if unknown:
+        raise FileRejected(f"unknown field(s) {unknown}; allowed: {sorted(FIELDS)}")
+    title, body = obj.get("title") or "", obj.get("body") or ""
+    if not isinstance(title, str) or not isinstance(body, str):
+        raise FileRejected("title and body must be strings")
+    if not (title.strip() or body.strip()):
+        raise FileRejected("article has neither title nor body")
+    src = obj.get("source")
+    try:
+        source = (default_source if src is None else
+                  Source(name=src, kind=default_source.kind) if isinstance(src, str) else
+                  Source.model_validate(src))
+        published = obj.get("published_at")
+        return Article(
+            id=article_id(url=obj.get("url"), title=title, body=body),
+            source=source, url=obj.get("url"), title=title, body=body,
+            author=obj.get("author"), ingested_at=utcnow(),
+            published_raw=None if published is None else str(published),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise FileRejected(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+def _json(data: bytes, where: str) -> Any:
+    try:
+        return json.loads(data)  # json detects UTF-8/16/32 itself (RFC 8259)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FileRejected(f"{where} is not valid JSON: {exc}") from None
+
+
+def _read_lines(data: bytes, source: Source) -> ReadResult:
+    result = ReadResult()
+    for n, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            result.articles.append(record_article(_json(line, f"line {n}"), source))
+        except FileRejected as exc:
+            result.errors.append({"line": n, "error": str(exc),
+                                  "text": line[:10_000].decode("utf-8", "replace")})
+    if not result.articles:
+        first = result.errors[0]["error"] if result.errors else "no records"
+        raise FileRejected(f"no valid article line ({len(result.errors)} bad); first: {first}")
+    return result

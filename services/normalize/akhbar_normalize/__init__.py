@@ -1,0 +1,1 @@
+"""Normalize: bytes to clean, dated, search-normalised article text."""

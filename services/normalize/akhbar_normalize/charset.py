@@ -1,0 +1,49 @@
+"""Decoding input bytes: BOMs, strict UTF-8, then charset-normalizer restricted to the
+encodings Arabic news actually arrives in."""
+
+from __future__ import annotations
+
+import codecs
+
+from charset_normalizer import from_bytes
+
+# Order matters only for ties; UTF-8 is tried strictly first anyway.
+SUPPORTED = ["utf_8", "utf_16_le", "utf_16_be", "cp1256", "iso8859_6"]
+_BOMS = [(codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF32_LE, "utf_32"),
+         (codecs.BOM_UTF32_BE, "utf_32"), (codecs.BOM_UTF16_LE, "utf_16"),
+         (codecs.BOM_UTF16_BE, "utf_16")]
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in any supported encoding."""
+
+
+def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Return (text, encoding). `declared` (HTTP header, meta) is tried after BOMs and UTF-8."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return _strict(data, enc), enc
+    try:
+        return data.decode("utf-8"), "utf_8"
+    except UnicodeDecodeError:
+        pass
+    if declared:
+        try:
+            return data.decode(codecs.lookup(declared).name), codecs.lookup(declared).name
+        except (LookupError, UnicodeDecodeError):
+            pass
+    best = from_bytes(data, cp_isolation=SUPPORTED).best()
+    if best is None or best.encoding not in SUPPORTED:
+        raise UndecodableError(
+            f"bytes are not valid text in any supported encoding ({', '.join(SUPPORTED)})")
+    text = str(best)
+    if "\x00" in text:
+        raise UndecodableError("binary content (NUL characters after decoding)")
+    return text, best.encoding
+
+
+def _strict(data: bytes, enc: str) -> str:
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as exc:
+        raise UndecodableError(f"invalid {enc} after its byte-order mark: {exc}") from None

@@ -1,0 +1,106 @@
+"""Line-level cleaning of scraped article text: what is body, what is caption, credit or date,
+and what is page furniture. Pure functions over decoded text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from akhbar.orthography import search_form
+
+# Whole lines that are page furniture (share/print/comment/ad widgets), compared on search form.
+BOILERPLATE_LINES = {search_form(s) for s in [
+    "شارك", "شارك الخبر", "مشاركة", "طباعة", "إعلان", "اعلان", "التعليقات", "تعليقات",
+    "أضف تعليق", "أضف تعليقك", "اقرأ أيضا", "اقرأ أيضاً", "إقرأ أيضا", "اقرأ المزيد",
+    "تابعونا", "تابعنا على", "أرسل لصديق", "حفظ", "تكبير الخط", "تصغير الخط", "المزيد",
+    "Share", "Print", "Comments", "Advertisement",
+]}
+# Lines that start with a widget label followed by image alt text («طباعة روسيا تلاحق…»).
+BOILERPLATE_PREFIX = re.compile(r"^(?:طباعة|شارك|Print|Share)\s+\S")
+CREDIT = re.compile(r"^(?:المصدر|المصادر|Source)\s*[:：]\s*(?P<credit>.+)$")
+# Photo credits that close an Arabic caption line: «… (أسوشيتد برس)», «… (الجزيرة)».
+PHOTO_CREDITS = {search_form(s) for s in [
+    "أسوشيتد برس", "أسوشيتدبرس", "رويترز", "الأوروبية", "الفرنسية", "الجزيرة", "غيتي",
+    "غيتي إيميجز", "الأناضول", "أ ف ب", "أ.ف.ب", "الألمانية", "أرشيف", "الجزيرة نت",
+    "مواقع التواصل", "مواقع التواصل الاجتماعي", "سانا", "واس", "EPA", "AP", "AFP", "Reuters",
+    "Getty", "Getty Images",
+]}
+CAPTION_CREDIT = re.compile(r"\((?P<credit>[^()]{1,40})\)\s*$")
+MAX_CAPTION_CHARS = 400
+MAX_ALT_PREFIX_WORDS = 8
+LATIN_SHARE = 0.8  # of letters, for a paragraph to count as an English caption
+MIN_LATIN_WORDS = 5
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class Cleaned:
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    credit: str | None = None
+    date: datetime | None = None
+    date_raw: str | None = None
+
+
+def clean_lines(text: str) -> list[str]:
+    """NFKC (presentation forms → letters), one stripped line per non-empty line."""
+    text = unicodedata.normalize("NFKC", text)
+    return [ln for ln in (_SPACES.sub(" ", raw).strip() for raw in text.splitlines()) if ln]
+
+
+def latin_share(line: str) -> float:
+    letters = [c for c in line if c.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for c in letters if c.isascii()) / len(letters)
+
+
+def is_english_caption(line: str) -> bool:
+    return latin_share(line) >= LATIN_SHARE and len(line.split()) >= MIN_LATIN_WORDS
+
+
+def is_arabic_caption(line: str) -> bool:
+    m = CAPTION_CREDIT.search(line)
+    return (m is not None and len(line) <= MAX_CAPTION_CHARS
+            and search_form(m["credit"]) in PHOTO_CREDITS)
+
+
+def is_boilerplate(line: str) -> bool:
+    return search_form(line).rstrip(":.،") in BOILERPLATE_LINES or bool(
+        BOILERPLATE_PREFIX.match(line))
+
+
+def clean(lines: list[str], title: str | None,
+          date_of: Callable[[str], datetime | None], date_lines: int = 5) -> Cleaned:
+    """Split body lines into paragraphs, captions, credit and date.
+
+    `title` None: the first line is the title. `date_of` parses a candidate date line; only
+    the first `date_lines` lines after the title are tried (dates sit at the top of a page).
+    """
+    if title is None:
+        title, lines = (lines[0], lines[1:]) if lines else ("", [])
+    out = Cleaned(title=title)
+    seen = {search_form(title)}
+    for i, line in enumerate(lines):
+        key = search_form(line)
+        if key in seen or is_boilerplate(line):
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        # Image alt text followed by its full caption: «عبارة» then «عبارة "من أجل…" …».
+        if (len(line.split()) <= MAX_ALT_PREFIX_WORDS and nxt != line
+                and search_form(nxt).startswith(key + " ")):
+            continue
+        seen.add(key)
+        if m := CREDIT.match(line):
+            out.credit = m["credit"].strip()
+        elif out.date is None and i < date_lines and (d := date_of(line)) is not None:
+            out.date, out.date_raw = d, line
+        elif is_english_caption(line) or is_arabic_caption(line):
+            out.captions.append(line)
+        else:
+            out.paragraphs.append(line)
+    return out

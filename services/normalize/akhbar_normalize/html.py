@@ -1,0 +1,28 @@
+"""Main text and metadata from an HTML page (trafilatura: no navigation, comments or widgets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trafilatura
+
+
+class NoMainTextError(ValueError):
+    """The page has no extractable article text."""
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str | None
+    text: str
+    date: str | None
+    author: str | None
+    url: str | None
+
+
+def extract(html: str) -> Page:
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                      include_tables=False, favor_precision=True)
+    if doc is None or not (doc.text or "").strip():
+        raise NoMainTextError("no main text found in the HTML page")
+    return Page(title=doc.title, text=doc.text, date=doc.date, author=doc.author, url=doc.url)

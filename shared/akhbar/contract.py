@@ -1,0 +1,158 @@
+"""The one contract between stages: the Article document and the job envelope around it.
+
+Everything crosses queues as JSON produced by `Envelope.to_message()` and is validated on
+receipt by `Envelope.from_message()`; an unknown key or a wrong type is a contract error, never
+silently carried along.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from akhbar.orthography import search_form
+
+SCHEMA_VERSION = 1
+
+
+class ContractError(ValueError):
+    """A message or document that does not satisfy the contract (never worth retrying)."""
+
+
+class TransientError(RuntimeError):
+    """A failure that may pass (a service down, overloaded or slow): the job is retried."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Source(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=50)  # inbox, rss, page, … (a source plugin's name)
+
+
+class RawContent(_Model):
+    """Bytes as they arrived, before decoding: normalize owns charset detection and extraction."""
+
+    media_type: Literal["text/plain", "text/html"]
+    data_b64: str
+    charset: str | None = None  # a declared charset (HTTP header, meta), a hint only
+    filename: str | None = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: str, **kw: Any) -> RawContent:
+        return cls(media_type=media_type, data_b64=base64.b64encode(data).decode("ascii"), **kw)
+
+    def data(self) -> bytes:
+        return base64.b64decode(self.data_b64)
+
+
+class Step(_Model):
+    """One stage's pass over an article, kept in the indexed document for tracing."""
+
+    stage: str
+    worker: str
+    at: AwareDatetime
+    duration_ms: float = Field(ge=0)
+
+
+class Normalized(_Model):
+    """Search-normalised forms (see akhbar.orthography) of the display text."""
+
+    title: str = ""
+    body: str = ""
+
+
+class Article(_Model):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    source: Source
+    url: str | None = Field(default=None, max_length=2048)
+    title: str = ""
+    body: str = ""
+    captions: list[str] = Field(default_factory=list)
+    credit: str | None = None
+    author: str | None = None
+    published_at: AwareDatetime | None = None
+    published_raw: str | None = None
+    language: str | None = None
+    paragraph_languages: list[str] = Field(default_factory=list)
+    normalized: Normalized = Field(default_factory=Normalized)
+    story_id: str | None = None
+    duplicate_of: str | None = None
+    ingested_at: AwareDatetime
+    pipeline: list[Step] = Field(default_factory=list)
+    # Transport-only: the undecoded input; normalize consumes it and it is never indexed.
+    raw: RawContent | None = None
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document that is indexed (and written by `akhbar process`)."""
+        return self.model_dump(mode="json", exclude={"raw"})
+
+
+def article_id(*, url: str | None, title: str, body: str) -> str:
+    """Deterministic id: the URL when there is one, else the search form of the content.
+
+    Redelivered jobs and re-dropped files therefore overwrite one document instead of adding one.
+    """
+    key = f"url:{url}" if url else "text:" + search_form(title) + "\n" + search_form(body)
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+class Failure(_Model):
+    stage: str
+    error_class: str
+    message: str
+    at: AwareDatetime
+
+
+class Envelope(_Model):
+    """A job: the article plus what the pipeline needs to move and account for it."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    job_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    route: list[str] = Field(min_length=1)
+    article: Article
+    attempts: dict[str, int] = Field(default_factory=dict)
+    errors: list[Failure] = Field(default_factory=list)
+
+    def next_stage(self, current: str) -> str | None:
+        """The stage after `current` on this job's route (None at the end)."""
+        try:
+            i = self.route.index(current)
+        except ValueError as exc:
+            raise ContractError(f"stage {current!r} is not on route {self.route}") from exc
+        return self.route[i + 1] if i + 1 < len(self.route) else None
+
+    def to_message(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_message(cls, message: Any) -> Envelope:
+        if not isinstance(message, dict):
+            raise ContractError(f"job must be a JSON object, got {type(message).__name__}")
+        version = message.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ContractError(f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
+        try:
+            return cls.model_validate(message)
+        except ValidationError as exc:
+            raise ContractError(_short_errors(exc)) from None
+
+
+def _short_errors(exc: ValidationError, limit: int = 5) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:limit]
+    ]
+    more = exc.error_count() - limit
+    return "invalid job: " + "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

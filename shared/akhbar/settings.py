@@ -1,0 +1,67 @@
+"""Configuration, read from AKHBAR_* environment variables only (see .env.example)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import field_validator
+
+_REPO_INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AKHBAR_", extra="ignore")
+
+    # Stage order after ingest: inserting a stage is one entry here plus its worker.
+    route: Annotated[list[str], NoDecode] = ["normalize", "enrich", "index"]
+
+    redis_url: str = "redis://localhost:6379/0"
+    es_url: str = "http://localhost:9200"
+    es_user: str | None = None
+    es_password: str | None = None
+    es_alias: str = "akhbar-articles"
+    kibana_url: str = "http://localhost:5601"
+    infra_dir: Path = _REPO_INFRA
+
+    inbox: Path = Path("inbox")
+    inbox_stable_seconds: float = Field(1.0, ge=0)  # size unchanged this long = fully written
+    max_file_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    max_article_chars: int = Field(200_000, gt=0)
+    default_timezone: str = "UTC"  # for dates printed without an offset
+
+    # Reliability: bounded retries with exponential backoff and jitter, a delivery cap for
+    # messages that kill their worker, and a visibility timeout above the longest task + delay.
+    retry_max: int = Field(6, ge=0)
+    retry_backoff_s: float = Field(2.0, gt=0)
+    retry_backoff_max_s: float = Field(300.0, gt=0)
+    max_deliveries: int = Field(5, ge=1)
+    task_time_limit_s: int = Field(300, gt=0)
+    visibility_timeout_s: int = Field(3600, gt=0)
+
+    # Index stage: one _bulk per batch, flushed at this size or after this interval.
+    bulk_size: int = Field(500, gt=0)
+    bulk_flush_s: float = Field(1.0, gt=0)
+    bulk_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    es_request_timeout_s: float = Field(30.0, gt=0)
+
+    @field_validator("route", mode="before")
+    @classmethod
+    def _split_route(cls, v: object) -> object:
+        return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
+
+    def check(self) -> Settings:
+        if self.visibility_timeout_s <= self.task_time_limit_s + self.retry_backoff_max_s:
+            raise ValueError(
+                "AKHBAR_VISIBILITY_TIMEOUT_S must exceed AKHBAR_TASK_TIME_LIMIT_S + "
+                "AKHBAR_RETRY_BACKOFF_MAX_S, or Redis redelivers tasks that are still running"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings().check()

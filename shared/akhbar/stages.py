@@ -1,0 +1,68 @@
+"""How stages are found and run: one code path for Celery workers and `akhbar process`.
+
+A stage package registers a factory under the `akhbar.stages` entry-point group. The factory
+receives a `StageContext` and returns the stage's pure `process(article) -> article` function.
+State a stage keeps across articles lives in Redis when the context has a client (workers),
+in memory when it has none (in-process runs).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from redis import Redis
+
+from akhbar.contract import Article, Step, utcnow
+from akhbar.settings import Settings
+
+ProcessFn = Callable[[Article], Article]
+STAGE_GROUP = "akhbar.stages"
+SOURCE_GROUP = "akhbar.sources"
+
+
+@dataclass(frozen=True)
+class StageContext:
+    settings: Settings
+    redis: Redis | None = None  # None: keep cross-article state in this process
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def load_stage(name: str, ctx: StageContext) -> ProcessFn:
+    found = entry_points(group=STAGE_GROUP, name=name)
+    if not found:
+        installed = sorted(ep.name for ep in entry_points(group=STAGE_GROUP))
+        raise LookupError(f"no stage {name!r} installed (installed: {installed})")
+    factory = next(iter(found)).load()
+    return factory(ctx)
+
+
+def run_stage(stage: str, process: ProcessFn, article: Article) -> Article:
+    """Run one stage and append its trace step."""
+    started, t0 = utcnow(), time.perf_counter()
+    out = process(article)
+    step = Step(stage=stage, worker=worker_name(), at=started,
+                duration_ms=round((time.perf_counter() - t0) * 1000, 3))
+    out.pipeline = [*out.pipeline, step]
+    return out
+
+
+class InProcessPipeline:
+    """Chains the route's stage functions without Redis or Elasticsearch."""
+
+    def __init__(self, ctx: StageContext) -> None:
+        self.route = list(ctx.settings.route)
+        self.stages = [(name, load_stage(name, ctx)) for name in self.route]
+
+    def run(self, articles: Iterable[Article]) -> Iterator[Article]:
+        for article in articles:
+            for name, process in self.stages:
+                article = run_stage(name, process, article)
+            yield article
