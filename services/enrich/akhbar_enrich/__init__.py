@@ -1,0 +1,1 @@
+"""Enrich: languages, near-duplicates and stories."""
