@@ -24,6 +24,10 @@ class ContractError(ValueError):
     """A message or document that does not satisfy the contract (never worth retrying)."""
 
 
+class SourceError(ValueError):
+    """An input (file, feed item, page) that cannot become an article; the message says why."""
+
+
 class TransientError(RuntimeError):
     """A failure that may pass (a service down, overloaded or slow): the job is retried."""
 

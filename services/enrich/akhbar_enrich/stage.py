@@ -5,12 +5,22 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-
 from akhbar.contract import Article
 from akhbar.stages import ProcessFn, StageContext
+
 from akhbar_enrich.language import languages
-from akhbar_enrich.similarity import (DUP, STORY, Space, band_keys, dup_features, hashed,
-                                      jaccard, signature, story_features, words)
+from akhbar_enrich.similarity import (
+    DUP,
+    STORY,
+    Space,
+    band_keys,
+    dup_features,
+    hashed,
+    jaccard,
+    signature,
+    story_features,
+    words,
+)
 from akhbar_enrich.store import Known, MemoryStore, RedisStore, SimilarityStore
 
 PARAGRAPH_SEP = "\n\n"

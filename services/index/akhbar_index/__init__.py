@@ -1,0 +1,1 @@
+"""Index: Elasticsearch setup and bulk indexing of finished articles."""

@@ -1,0 +1,60 @@
+"""Idempotent setup of Elasticsearch (ILM policy, index template, first index with the write
+alias) and Kibana (data view), from the JSON files under infra/. Run by the one-shot `setup`
+container and again, for Elasticsearch, by every index worker at start."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from akhbar.settings import Settings
+from elasticsearch import Elasticsearch
+from elasticsearch import TransportError as ESTransportError
+
+log = logging.getLogger(__name__)
+POLICY = TEMPLATE = "akhbar-articles"
+FIRST_INDEX = "akhbar-articles-000001"
+
+
+def load(infra: Path, relative: str) -> dict[str, Any]:
+    return json.loads((infra / relative).read_text(encoding="utf-8"))
+
+
+def setup_elasticsearch(es: Elasticsearch, s: Settings) -> None:
+    infra = s.infra_dir
+    es.ilm.put_lifecycle(name=POLICY, body=load(infra, "elasticsearch/ilm-policy.json"))
+    es.indices.put_index_template(name=TEMPLATE,
+                                  body=load(infra, "elasticsearch/index-template.json"))
+    if not es.indices.exists_alias(name=s.es_alias):
+        # Created once; later indices come from ILM rollover through the alias.
+        es.indices.create(index=FIRST_INDEX, body=load(infra, "elasticsearch/write-index.json"))
+    log.info("Elasticsearch ready: policy, template and alias %s", s.es_alias)
+
+
+def wait_for(es: Elasticsearch, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            es.cluster.health(wait_for_status="yellow", timeout="5s")
+            return
+        except ESTransportError as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Elasticsearch not ready after {timeout_s:.0f}s: {exc}") from exc
+            time.sleep(2)
+
+
+def setup_kibana(s: Settings) -> None:
+    ndjson = s.infra_dir / "kibana" / "data-view.ndjson"
+    auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None
+    resp = httpx.post(f"{s.kibana_url}/api/saved_objects/_import", params={"overwrite": "true"},
+                      headers={"kbn-xsrf": "true"}, auth=auth, timeout=60.0,
+                      files={"file": (ndjson.name, ndjson.read_bytes(), "application/ndjson")})
+    resp.raise_for_status()
+    result = resp.json()
+    if not result.get("success"):
+        raise RuntimeError(f"Kibana import failed: {result.get('errors')}")
+    log.info("Kibana: imported %s saved object(s)", result.get("successCount"))

@@ -1,0 +1,137 @@
+"""The `akhbar` command: process files in-process, inspect queues and dead letters, search."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from akhbar.contract import SourceError
+from akhbar.settings import Settings, get_settings
+from akhbar.stages import SOURCE_GROUP, InProcessPipeline, StageContext
+
+err = Console(stderr=True)
+out = Console()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="akhbar", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("process", help="run every stage in-process (no Redis, no Elasticsearch) "
+                                       "and write the documents that would be indexed")
+    p.add_argument("paths", nargs="+", type=Path, help="files or directories of inbox files")
+    p.add_argument("--out", type=Path, required=True, help="output JSONL file ('-' = stdout)")
+    sub.add_parser("status", help="queue depths and dead-letter counts per stage")
+    d = sub.add_parser("dlq", help="dead-lettered jobs")
+    d.add_argument("action", choices=["list", "replay"])
+    d.add_argument("stage")
+    d.add_argument("--limit", type=int, default=None)
+    q = sub.add_parser("search", help="search the index (Arabic-aware)")
+    q.add_argument("query")
+    q.add_argument("--size", type=int, default=10)
+    q.add_argument("--json", action="store_true", help="print the raw hits as JSON")
+    args = parser.parse_args(argv)
+    s = get_settings()
+    return {"process": cmd_process, "status": cmd_status, "dlq": cmd_dlq,
+            "search": cmd_search}[args.command](args, s)
+
+
+def input_files(paths: list[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir()
+                              if p.is_file() and not p.name.startswith("."))
+        else:
+            yield path
+
+
+def cmd_process(args: argparse.Namespace, s: Settings) -> int:
+    from_file = next(iter(entry_points(group=SOURCE_GROUP, name="inbox"))).load()
+    pipeline = InProcessPipeline(StageContext(s))
+    files = list(input_files(args.paths))
+    failures = written = 0
+    sink = sys.stdout if str(args.out) == "-" else args.out.open("w", encoding="utf-8")
+    with sink, Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
+        task = bar.add_task("processing", total=len(files))
+        for path in files:
+            bar.advance(task)
+            try:
+                result = from_file(path, max_bytes=s.max_file_bytes)
+            except (SourceError, OSError) as exc:
+                err.print(f"[red]failed[/] {path}: {exc}")
+                failures += 1
+                continue
+            for e in result.errors:
+                err.print(f"[yellow]skipped[/] {path} line {e['line']}: {e['error']}")
+            for article in result.articles:
+                try:
+                    done = next(pipeline.run([article]))
+                except Exception as exc:  # one bad article must not stop the run
+                    err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}")
+                    failures += 1
+                    continue
+                sink.write(json.dumps(done.document(), ensure_ascii=False) + "\n")
+                written += 1
+    err.print(f"{written} document(s) written to {args.out}, {failures} failure(s)")
+    return 1 if failures else 0
+
+
+def _redis(s: Settings) -> Any:
+    from redis import Redis
+    return Redis.from_url(s.redis_url)
+
+
+def cmd_status(args: argparse.Namespace, s: Settings) -> int:
+    from akhbar.deadletter import count_dead
+    from akhbar.queues import INGEST
+    r = _redis(s)
+    table = Table("stage", "queued", "dead-lettered")
+    for stage in [INGEST, *s.route]:
+        table.add_row(stage, str(r.llen(stage)), str(count_dead(r, stage)))
+    out.print(table)
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:
+    from akhbar.deadletter import list_dead, replay
+    from akhbar.queues import make_app, send_job
+    r = _redis(s)
+    if args.action == "list":
+        for entry in list_dead(r, args.stage, args.limit or 100):
+            out.print(json.dumps({k: v for k, v in entry.__dict__.items() if k != "payload"},
+                                 ensure_ascii=False))
+        return 0
+    app = make_app("akhbar_cli", s)
+    n = replay(r, args.stage, lambda stage, payload: send_job(app, stage, payload), args.limit)
+    out.print(f"replayed {n} job(s) to {args.stage}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, s: Settings) -> int:
+    from akhbar.es import make_client
+    from akhbar.search import search_body
+    resp = make_client(s).search(index=s.es_alias, body=search_body(args.query, args.size))
+    hits = resp["hits"]["hits"]
+    if args.json:
+        out.print_json(data=hits)
+        return 0
+    for h in hits:
+        src, hl = h["_source"], h.get("highlight", {})
+        out.print(f"[bold]{src.get('title', '')}[/]  ({h['_score']:.2f}) "
+                  f"{src.get('source', {}).get('name', '')} {src.get('published_at') or ''}")
+        for frag in hl.get("body", [])[:2]:
+            out.print(f"   … {frag} …")
+    out.print(f"{resp['hits']['total']['value']} hit(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The search request `akhbar search` sends: the same analyzed fields the index defines
+(stemmed, exact and English sub-fields), a phrase boost on the exact field, highlights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FIELDS = ["title^3", "title.exact^4", "body", "body.exact^2", "captions", "captions.arabic"]
+SOURCE = ["id", "title", "source", "url", "published_at", "language", "story_id",
+          "duplicate_of"]
+
+
+def search_body(query: str, size: int = 10) -> dict[str, Any]:
+    return {
+        "size": size,
+        "_source": {"includes": SOURCE},
+        "query": {"bool": {
+            "must": [{"multi_match": {"query": query, "fields": FIELDS, "type": "best_fields"}}],
+            "should": [{"match_phrase": {"body.exact": {"query": query, "boost": 2, "slop": 1}}},
+                       {"match_phrase": {"title.exact": {"query": query, "boost": 3}}}],
+        }},
+        "highlight": {
+            "pre_tags": ["«"], "post_tags": ["»"],
+            "fields": {"body": {"fragment_size": 160, "number_of_fragments": 2},
+                       "title": {"number_of_fragments": 0}},
+        },
+    }
