@@ -143,7 +143,8 @@ class Envelope(_Model):
             raise ContractError(f"job must be a JSON object, got {type(message).__name__}")
         version = message.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise ContractError(f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
+            raise ContractError(
+                f"unsupported schema_version {version!r} (expected {SCHEMA_VERSION})")
         try:
             return cls.model_validate(message)
         except ValidationError as exc:

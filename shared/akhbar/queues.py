@@ -48,5 +48,6 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
     return app
 
 
-def send_job(app: Celery, stage: str, message: dict[str, Any], countdown: float | None = None) -> None:
+def send_job(app: Celery, stage: str, message: dict[str, Any],
+             countdown: float | None = None) -> None:
     app.send_task(task_name(stage), args=[message], queue=stage, countdown=countdown)

@@ -43,7 +43,8 @@ def wait_for(es: Elasticsearch, timeout_s: float = 300.0) -> None:
             return
         except ESTransportError as exc:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Elasticsearch not ready after {timeout_s:.0f}s: {exc}") from exc
+                raise TimeoutError(
+                    f"Elasticsearch not ready after {timeout_s:.0f}s: {exc}") from exc
             time.sleep(2)
 
 
