@@ -1,0 +1,141 @@
+"""The whole flow on real parts: a real redis-server, real `celery worker -Q <stage>` processes
+and the inbox watcher; Elasticsearch is replaced at its HTTP boundary by ElasticsearchDouble."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SEEDS, RedisServer, Workers, need, wait_until
+from es_double import ElasticsearchDouble
+
+from akhbar.contract import article_id
+from akhbar.deadletter import list_dead, replay
+from akhbar.queues import make_app, send_job
+from akhbar.settings import Settings
+
+STAGES = ["ingest", "normalize", "enrich", "index"]
+
+
+class Pipeline:
+    def __init__(self, inbox: Path, es: ElasticsearchDouble, redis: RedisServer,
+                 workers: Workers) -> None:
+        self.inbox, self.es, self.redis, self.workers = inbox, es, redis, workers
+        self.settings = Settings(redis_url=redis.url, es_url=es.url, inbox=inbox)
+        self.app = make_app("akhbar_test", self.settings)
+
+    def drop(self, name: str, data: bytes) -> None:
+        """Write-then-rename, as a careful producer does."""
+        part = self.inbox / f"{name}.part"
+        part.write_bytes(data)
+        part.rename(self.inbox / name)
+
+    def wait_docs(self, n: int, timeout: float = 120) -> dict[str, dict[str, Any]]:
+        try:
+            wait_until(lambda: len(self.es.docs) >= n, timeout, f"{n} indexed documents")
+        except AssertionError:
+            raise AssertionError(self.workers.logs()) from None
+        return self.es.docs
+
+
+@pytest.fixture(scope="module")
+def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[Pipeline]:
+    need(SEEDS)
+    redis_server.client.flushall()
+    root = tmp_path_factory.mktemp("pipeline")
+    inbox, logs = root / "inbox", root / "logs"
+    logs.mkdir()
+    with ElasticsearchDouble() as es:
+        env = {**os.environ, "AKHBAR_REDIS_URL": redis_server.url, "AKHBAR_ES_URL": es.url,
+               "AKHBAR_INBOX": str(inbox), "AKHBAR_INBOX_STABLE_SECONDS": "0.3",
+               "AKHBAR_BULK_FLUSH_S": "0.3", "AKHBAR_RETRY_BACKOFF_S": "0.2"}
+        workers = Workers(env, logs)
+        try:
+            for stage in STAGES:
+                workers.start_stage(stage)
+            workers.start_watcher()
+            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            yield Pipeline(inbox, es, redis_server, workers)
+        finally:
+            workers.stop()
+
+
+def by_seed(docs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Seed number → document, matched on the title (first line of each seed)."""
+    titles = {p.read_text(encoding="utf-8").splitlines()[0].strip(): p.name[:3]
+              for p in sorted(SEEDS.glob("*.txt"))}
+    return {titles[d["title"]]: d for d in docs.values() if d["title"] in titles}
+
+
+def test_seeds_flow_from_inbox_to_the_index(pipeline: Pipeline, seeds: list[Path]) -> None:
+    for path in seeds:
+        pipeline.drop(path.name, path.read_bytes())
+    docs = by_seed(pipeline.wait_docs(len(seeds)))
+    assert sorted(docs) == ["000", "001", "002", "003", "004"]
+    assert docs["003"]["published_at"].startswith("2015-11-02T23:25:00")
+    assert docs["003"]["published_raw"] == "الإثنين 02/نوفمبر/2015 - 11:25 م"
+    assert any(c.startswith("In this photo made from video") for c in docs["000"]["captions"])
+    assert any(c.startswith("Russian President Vladimir Putin") for c in docs["004"]["captions"])
+    story = {k: d["story_id"] for k, d in docs.items()}
+    assert story["001"] == story["002"] == story["004"]
+    assert len({story["000"], story["001"], story["003"]}) == 3
+    for d in docs.values():
+        assert [s["stage"] for s in d["pipeline"]] == STAGES
+        assert d["language"] == "ar" and "\u0637\u0628\u0627\u0639\u0629" not in d["body"]
+    # What reached Elasticsearch went in _bulk requests, never one request per document.
+    actions = [line for body in pipeline.es.bulk_bodies for line in body[::2]]
+    assert {a["index"]["_id"] for a in actions} == set(pipeline.es.docs)
+    assert ("PUT", "/_index_template/akhbar-articles") in pipeline.es.requests
+    processed = sorted(p.name for p in (pipeline.inbox / "processed").iterdir())
+    assert processed == sorted(p.name for p in seeds)
+
+
+def test_same_content_dropped_twice_is_one_document(pipeline: Pipeline,
+                                                    seeds: list[Path]) -> None:
+    docs = by_seed(pipeline.wait_docs(len(seeds)))
+    doc_id, before = docs["003"]["id"], len(pipeline.es.docs)
+    pipeline.drop("again-" + seeds[3].name, seeds[3].read_bytes())
+    wait_until(lambda: pipeline.es.actions_for(doc_id) >= 2, 60, "the copy to be indexed")
+    assert len(pipeline.es.docs) == before
+
+
+def test_bad_file_goes_to_failed_with_reason(pipeline: Pipeline) -> None:
+    pipeline.drop("broken.json", b'{"title": "x", "content": "wrong field name"}')
+    sidecar = pipeline.inbox / "failed" / "broken.json.error.json"
+    wait_until(sidecar.exists, 60, "the failed sidecar")
+    assert "unknown field(s) ['content']" in json.loads(sidecar.read_text())["error"]
+    assert (pipeline.inbox / "failed" / "broken.json").exists()
+
+
+def test_poison_job_is_dead_lettered_with_its_payload(pipeline: Pipeline) -> None:
+    r = pipeline.redis.client
+    send_job(pipeline.app, "normalize", {"schema_version": 1, "article": "not an article"})
+    wait_until(lambda: r.llen("akhbar:dlq:normalize"), 60, "the poison job to be dead-lettered")
+    entry = list_dead(r, "normalize")[0]
+    assert entry.error_class == "ContractError" and "route" in entry.message
+    assert entry.payload == {"schema_version": 1, "article": "not an article"}
+
+
+def test_rejected_document_is_dead_lettered_then_replayed(pipeline: Pipeline,
+                                                          seeds: list[Path]) -> None:
+    r, url = pipeline.redis.client, "https://example.com/refused"
+    doc_id = article_id(url=url, title="", body="")
+    pipeline.es.reject_ids[doc_id] = "failed to parse field [published_at]"
+    body = seeds[2].read_text(encoding="utf-8")
+    pipeline.drop("refused.json", json.dumps(
+        {"title": "خبر مرفوض", "body": body, "url": url, "source": "test"}).encode())
+    wait_until(lambda: r.llen("akhbar:dlq:index"), 60, "the rejection to be dead-lettered")
+    entry = list_dead(r, "index")[0]
+    assert "failed to parse field [published_at]" in entry.message
+    assert entry.payload["article"]["url"] == url and doc_id not in pipeline.es.docs
+
+    del pipeline.es.reject_ids[doc_id]  # the cause is fixed: replay
+    assert replay(r, "index", lambda st, p: send_job(pipeline.app, st, p)) == 1
+    wait_until(lambda: doc_id in pipeline.es.docs, 60, "the replayed document")
+    assert r.llen("akhbar:dlq:index") == 0
+    assert pipeline.es.docs[doc_id]["title"] == "خبر مرفوض"
