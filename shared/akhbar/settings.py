@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     # Stage order after ingest: inserting a stage is one entry here plus its worker.
     route: Annotated[list[str], NoDecode] = ["normalize", "enrich", "index"]
 
+    log_level: str = "INFO"  # of the watcher and setup processes (workers: celery --loglevel)
     redis_url: str = "redis://localhost:6379/0"
     es_url: str = "http://localhost:9200"
     es_user: str | None = None

@@ -14,7 +14,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("watch", help="watch AKHBAR_INBOX and send a job per finished file")
     parser.parse_args(argv)
     s = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=s.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     from akhbar_ingest.inbox import Inbox
     from akhbar_ingest.watcher import watch
 
