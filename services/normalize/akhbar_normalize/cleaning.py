@@ -78,10 +78,12 @@ def clean(lines: list[str], title: str | None,
           date_of: Callable[[str], datetime | None], date_lines: int = 5) -> Cleaned:
     """Split body lines into paragraphs, captions, credit and date.
 
-    `title` None: the first line is the title. `date_of` parses a candidate date line; only
+    `title` None: the first non-boilerplate line is the title. `date_of` parses a candidate date line; only
     the first `date_lines` lines after the title are tried (dates sit at the top of a page).
     """
-    if title is None:
+    if title is None:  # the first line that is not page furniture
+        while lines and is_boilerplate(lines[0]):
+            lines = lines[1:]
         title, lines = (lines[0], lines[1:]) if lines else ("", [])
     out = Cleaned(title=title)
     seen = {search_form(title)}
