@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from akhbar.contract import Article, ContractError, Envelope, Source, article_id, utcnow
 from akhbar.queues import make_app
 from akhbar.settings import Settings

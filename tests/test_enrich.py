@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from redis import Redis
+
 from akhbar.contract import Article
 from akhbar.settings import Settings
 from akhbar_enrich.similarity import STORY, hashed, jaccard, story_features, words
@@ -12,7 +14,6 @@ from akhbar_enrich.stage import WINDOW_S, process
 from akhbar_enrich.store import MemoryStore, RedisStore, SimilarityStore
 from akhbar_ingest.formats import read_file
 from akhbar_normalize.stage import process as normalize
-from redis import Redis
 
 SETTINGS = Settings()
 

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from akhbar.orthography import CHAR_MAP
 from akhbar.search import search_body
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_index.bulk import bulk_body
 from akhbar_ingest.formats import read_file
+
 from conftest import SEEDS
 from es_spec import (
     SPEC_PATH,

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from elasticsearch import Elasticsearch
+
 from akhbar.contract import Article, ContractError, Source, utcnow
 from akhbar.es import make_client
 from akhbar.settings import Settings
 from akhbar_index.bulk import BulkWriter, bulk_body
 from akhbar_index.setup import setup_elasticsearch
 from akhbar_index.stage import process
-from elasticsearch import Elasticsearch
+
 from es_double import ElasticsearchDouble
 
 SETTINGS = Settings(retry_max=3, bulk_max_bytes=2000)

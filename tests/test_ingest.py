@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox, safe_name
 

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from akhbar.contract import article_id
 from akhbar.deadletter import list_dead, replay
 from akhbar.queues import make_app, send_job
 from akhbar.settings import Settings
+
 from conftest import SEEDS, RedisServer, Workers, need, wait_until
 from es_double import ElasticsearchDouble
 

@@ -116,9 +116,9 @@ def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, s: Settings) -> int:
-    from akhbar.es import make_client
+    from akhbar.es import ALIAS, make_client
     from akhbar.search import search_body
-    resp = make_client(s).search(index=s.es_alias, body=search_body(args.query, args.size))
+    resp = make_client(s).search(index=ALIAS, body=search_body(args.query, args.size))
     hits = resp["hits"]["hits"]
     if args.json:
         out.print_json(data=hits)

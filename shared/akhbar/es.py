@@ -7,6 +7,9 @@ from elasticsearch import Elasticsearch
 
 from akhbar.settings import Settings
 
+# The write alias over the rolled-over indices; fixed by infra/elasticsearch/*.json.
+ALIAS = "akhbar-articles"
+
 
 def make_client(s: Settings) -> Elasticsearch:
     auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None

@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     es_url: str = "http://localhost:9200"
     es_user: str | None = None
     es_password: str | None = None
-    es_alias: str = "akhbar-articles"
     kibana_url: str = "http://localhost:5601"
     infra_dir: Path = _REPO_INFRA
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+
 from akhbar.contract import Article
 from akhbar.stages import ProcessFn, StageContext
-
 from akhbar_enrich.language import languages
 from akhbar_enrich.similarity import (
     DUP,

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from akhbar.contract import TransientError
-from akhbar.settings import Settings
 from elasticsearch import ApiError, Elasticsearch, TransportError
+
+from akhbar.contract import TransientError
+from akhbar.es import ALIAS
+from akhbar.settings import Settings
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -52,7 +54,7 @@ class BulkWriter:
                                                  self.s.retry_backoff_s * 2 ** (attempt - 1))))
             try:
                 homes = self._existing_indices(list(pending))
-                resp = self.es.bulk(operations=bulk_body(pending.values(), self.s.es_alias, homes))
+                resp = self.es.bulk(operations=bulk_body(pending.values(), ALIAS, homes))
             except (TransportError, ApiError, TransientError) as exc:
                 status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
                 if isinstance(exc, ApiError) and status not in RETRY_STATUS:
@@ -78,10 +80,10 @@ class BulkWriter:
 
     def _existing_indices(self, ids: list[str]) -> dict[str, str]:
         """Concrete index of each id that is already behind the alias."""
-        if not self.es.indices.exists_alias(name=self.s.es_alias):
+        if not self.es.indices.exists_alias(name=ALIAS):
             # Writing now would auto-create a plain index named like the alias.
-            raise TransientError(f"write alias {self.s.es_alias} does not exist (run setup)")
-        resp = self.es.search(index=self.s.es_alias, query={"ids": {"values": ids}},
+            raise TransientError(f"write alias {ALIAS} does not exist (run setup)")
+        resp = self.es.search(index=ALIAS, query={"ids": {"values": ids}},
                               source=False, size=len(ids))
         return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
 

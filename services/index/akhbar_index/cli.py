@@ -7,7 +7,6 @@ import logging
 
 from akhbar.es import make_client
 from akhbar.settings import get_settings
-
 from akhbar_index.setup import setup_elasticsearch, setup_kibana, wait_for
 
 

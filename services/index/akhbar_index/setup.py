@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from akhbar.settings import Settings
 from elasticsearch import Elasticsearch
 from elasticsearch import TransportError as ESTransportError
+
+from akhbar.es import ALIAS
+from akhbar.settings import Settings
 
 log = logging.getLogger(__name__)
 POLICY = TEMPLATE = "akhbar-articles"
@@ -29,10 +31,10 @@ def setup_elasticsearch(es: Elasticsearch, s: Settings) -> None:
     es.ilm.put_lifecycle(name=POLICY, body=load(infra, "elasticsearch/ilm-policy.json"))
     es.indices.put_index_template(name=TEMPLATE,
                                   body=load(infra, "elasticsearch/index-template.json"))
-    if not es.indices.exists_alias(name=s.es_alias):
+    if not es.indices.exists_alias(name=ALIAS):
         # Created once; later indices come from ILM rollover through the alias.
         es.indices.create(index=FIRST_INDEX, body=load(infra, "elasticsearch/write-index.json"))
-    log.info("Elasticsearch ready: policy, template and alias %s", s.es_alias)
+    log.info("Elasticsearch ready: policy, template and alias %s", ALIAS)
 
 
 def wait_for(es: Elasticsearch, timeout_s: float = 300.0) -> None:

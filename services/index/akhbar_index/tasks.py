@@ -12,15 +12,15 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from celery_batches import Batches, SimpleRequest
+from elasticsearch import Elasticsearch, TransportError
+
 from akhbar.contract import ContractError, Envelope, TransientError
 from akhbar.es import make_client
 from akhbar.queues import make_app, send_job, task_name
 from akhbar.settings import get_settings
 from akhbar.stages import run_stage
 from akhbar.worker import StageRuntime, backoff_delay
-from celery_batches import Batches, SimpleRequest
-from elasticsearch import Elasticsearch, TransportError
-
 from akhbar_index.bulk import BulkOutcome, BulkWriter
 from akhbar_index.setup import setup_elasticsearch
 

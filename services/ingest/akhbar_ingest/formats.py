@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from akhbar.contract import Article, RawContent, Source, SourceError, Step, article_id, utcnow
 from akhbar.stages import worker_name
-from pydantic import ValidationError
 
 RAW_TYPES = {".txt": "text/plain", ".text": "text/plain", ".html": "text/html", ".htm": "text/html"}
 FIELDS = {"title", "body", "url", "published_at", "source", "author"}

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from redis import Redis
+
 from akhbar.contract import Envelope
 from akhbar.deadletter import dead_letter
 from akhbar.queues import INGEST, make_app, send_job, task_name
 from akhbar.settings import get_settings
 from akhbar.stages import worker_name
-from redis import Redis
-
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox
 

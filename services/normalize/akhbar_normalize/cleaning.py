@@ -78,8 +78,9 @@ def clean(lines: list[str], title: str | None,
           date_of: Callable[[str], datetime | None], date_lines: int = 5) -> Cleaned:
     """Split body lines into paragraphs, captions, credit and date.
 
-    `title` None: the first non-boilerplate line is the title. `date_of` parses a candidate date line; only
-    the first `date_lines` lines after the title are tried (dates sit at the top of a page).
+    `title` None: the first non-boilerplate line is the title. `date_of` parses a candidate
+    date line; only the first `date_lines` lines after the title are tried (dates sit at the
+    top of a page).
     """
     if title is None:  # the first line that is not page furniture
         while lines and is_boilerplate(lines[0]):

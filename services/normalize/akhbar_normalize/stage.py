@@ -10,7 +10,6 @@ from akhbar.contract import Article, ContractError, Normalized, article_id
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
-
 from akhbar_normalize.charset import decode
 from akhbar_normalize.cleaning import clean, clean_lines
 from akhbar_normalize.dates import looks_like_date, parse_date

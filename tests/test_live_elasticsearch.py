@@ -1,0 +1,55 @@
+"""Against a real Elasticsearch: runs only when AKHBAR_ES_URL points at a cluster
+(e.g. `docker compose up -d elasticsearch`, then AKHBAR_ES_URL=http://localhost:9200)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from akhbar.es import ALIAS, make_client
+from akhbar.search import search_body
+from akhbar.settings import Settings
+from akhbar.stages import InProcessPipeline, StageContext
+from akhbar_index.bulk import BulkWriter
+from akhbar_index.setup import setup_elasticsearch
+from akhbar_ingest.formats import read_file
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif("AKHBAR_ES_URL" not in os.environ,
+                       reason="AKHBAR_ES_URL is not set: no live Elasticsearch cluster to test"),
+]
+
+
+@pytest.fixture(scope="module")
+def live() -> tuple[Elasticsearch, Settings]:
+    """The configured cluster, set up as the `setup` service does. The seed documents written
+    here keep their deterministic ids, so running this twice overwrites instead of adding."""
+    s = Settings()
+    es = make_client(s)
+    setup_elasticsearch(es, s)
+    return es, s
+
+
+def test_seeds_are_indexed_and_found(live: tuple[Elasticsearch, Settings],
+                                     seeds: list[Path]) -> None:
+    es, s = live
+    articles = [a for p in seeds for a in read_file(p).articles]
+    docs = [a.document() for a in InProcessPipeline(StageContext(s)).run(articles)]
+    outcome = BulkWriter(es, s).write(docs)
+    assert not outcome.rejected and not outcome.unavailable and len(outcome.indexed) == 5
+    es.indices.refresh(index=ALIAS)
+    hits = es.search(index=ALIAS, body=search_body("الرقة"))["hits"]["hits"]
+    assert {h["_id"] for h in hits} >= {d["id"] for d in docs if "الرقة" in d["body"]}
+    assert any("«" in frag for h in hits for frag in h.get("highlight", {}).get("body", []))
+
+
+def test_analyzer_folds_orthographic_variants(live: tuple[Elasticsearch, Settings]) -> None:
+    es, _ = live
+    tokens = {v: tuple(t["token"] for t in es.indices.analyze(
+        index=ALIAS, analyzer="akhbar_exact", text=v)["tokens"])
+        for v in ("الرقة", "الرقّة", "الرقـــة", "الرقه")}
+    assert len(set(tokens.values())) == 1, tokens
