@@ -44,6 +44,7 @@ def wait_until(check: Callable[[], object], timeout: float, what: str) -> object
 
 class RedisServer:
     def __init__(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
