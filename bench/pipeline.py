@@ -52,6 +52,7 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.workers, self.every = workers, every
         self.peak: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds of the process tree, last seen
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -59,10 +60,13 @@ class RssSampler(threading.Thread):
             for name, proc in self.workers.procs.items():
                 try:
                     parent = psutil.Process(proc.pid)
-                    rss = max(p.memory_info().rss for p in [parent, *parent.children(True)])
+                    tree = [parent, *parent.children(True)]
+                    rss = max(p.memory_info().rss for p in tree)
+                    cpu = sum(sum(p.cpu_times()[:2]) for p in tree)
                 except psutil.Error:
                     continue
                 self.peak[name] = max(self.peak.get(name, 0), rss)
+                self.cpu[name] = cpu
 
 
 def drop(inbox: Path, name: str, data: bytes) -> None:
@@ -109,6 +113,7 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
 
             # Throughput: everything at once, in JSONL files.
             expected = len(expected_ids)
+            cpu0 = dict(sampler.cpu)
             t0 = time.time()
             for n in range(0, len(records), args.file_size):
                 chunk = records[n:n + args.file_size]
@@ -116,6 +121,11 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
                      "\n".join(json.dumps(r, ensure_ascii=False) for r in chunk).encode())
             wait_until(lambda: len(es.docs) >= expected, 900, "every article to be indexed")
             elapsed = max(es.arrivals.values()) - t0
+            time.sleep(2 * sampler.every)
+            cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in sorted(sampler.cpu.items())}
+            stage_ms = {s: round(statistics.mean(
+                st["duration_ms"] for d in es.docs.values() for st in d["pipeline"]
+                if st["stage"] == s), 2) for s in STAGES}
             dlq = {s: redis.client.llen(f"akhbar:dlq:{s}") for s in STAGES}
         finally:
             sampler.done.set()
@@ -129,6 +139,7 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
                     "p95_s": round(latency[int(0.95 * (len(latency) - 1))], 3),
                     "max_s": round(latency[-1], 3)},
         "peak_rss_mb": {k: round(v / 2**20, 1) for k, v in sorted(sampler.peak.items())},
+        "cpu_s": cpu, "stage_ms_mean": stage_ms,
         "dead_lettered": dlq,
         "bulk_requests": len(es.bulk_bodies),
     }
@@ -184,6 +195,8 @@ def main() -> None:
     print(f"\nlatency at {lat['rate_per_s']:g} articles/s offered over {lat['articles']} "
           f"articles (inbox quiet time {args.stable_seconds}s, bulk flush {args.flush_seconds}s); "
           f"{celery['bulk_requests']} bulk requests; dead-lettered: {celery['dead_lettered']}")
+    print(f"throughput run: CPU seconds per process tree {celery['cpu_s']}; "
+          f"mean stage function time (ms) {celery['stage_ms_mean']}")
     if args.json:
         args.json.write_text(json.dumps({"in_process": inproc, "pipeline": celery,
                                          "settings": vars(args) | {"news": str(args.news),

@@ -34,12 +34,12 @@ _ALEF_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ى": "ي", "ة
 _HARAKAT = re.compile("[\u064b-\u0652]")
 _CHAR_TABLE = str.maketrans(CHAR_MAP)
 _SPACES = re.compile(r"[^\S\n]+")
+_OTHER_DIGITS = re.compile(r"(?![0-9])\d")  # decimal digits of other scripts
 
 
 def search_form(text: str) -> str:
     """The search-normalised form of `text` (display text stays untouched elsewhere)."""
     text = unicodedata.normalize("NFKC", text).translate(_CHAR_TABLE)
     text = _HARAKAT.sub("", text).translate(_ALEF_FORMS).lower()
-    text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c
-                   for c in text)
+    text = _OTHER_DIGITS.sub(lambda m: str(unicodedata.decimal(m[0])), text)
     return _SPACES.sub(" ", text).strip()

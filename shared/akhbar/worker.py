@@ -18,7 +18,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from akhbar.contract import ContractError, Envelope, TransientError
+from akhbar.contract import ContractError, Envelope, Failure, TransientError, utcnow
 from akhbar.deadletter import dead_letter
 from akhbar.queues import send_job, task_name
 from akhbar.settings import Settings, get_settings
@@ -99,10 +99,11 @@ def register_stage(app: Celery, stage: str) -> Task:
             handle(app, rt, env)
         except RETRYABLE as exc:
             guard.leave(env.job_id, retry)
+            again = with_failure(message, rt.stage, exc)
             if retry >= rt.settings.retry_max:
-                rt.reject(message, exc)
+                rt.reject(again, exc)
                 return
-            raise self.retry(exc=exc, countdown=backoff_delay(retry, rt.settings),
+            raise self.retry(args=[again], exc=exc, countdown=backoff_delay(retry, rt.settings),
                              max_retries=rt.settings.retry_max) from exc
         except Exception as exc:  # a bug or bad data: retrying cannot help
             rt.reject(message, exc)
@@ -111,8 +112,16 @@ def register_stage(app: Celery, stage: str) -> Task:
     return run
 
 
+def with_failure(message: dict[str, Any], stage: str, exc: BaseException) -> dict[str, Any]:
+    """The job as it arrived, with this failed attempt counted and recorded."""
+    env = Envelope.from_message(message)
+    env.attempts[stage] = env.attempts.get(stage, 0) + 1
+    env.errors.append(Failure(stage=stage, error_class=type(exc).__name__,
+                              message=str(exc)[:500], at=utcnow()))
+    return env.to_message()
+
+
 def handle(app: Celery, rt: StageRuntime, env: Envelope) -> None:
-    env.attempts[rt.stage] = env.attempts.get(rt.stage, 0) + 1
     env.article = run_stage(rt.stage, rt.process, env.article)
     nxt = env.next_stage(rt.stage)
     if nxt is not None:

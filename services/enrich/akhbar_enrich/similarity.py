@@ -67,8 +67,9 @@ def hashed(features: set[str]) -> np.ndarray:
 
 
 def signature(features: np.ndarray) -> np.ndarray:
-    m = MinHash(num_perm=NUM_PERM)
-    m.update_batch([h.tobytes() for h in features])
+    # The features are hashes already: MinHash takes their low 32 bits instead of re-hashing.
+    m = MinHash(num_perm=NUM_PERM, hashfunc=int)
+    m.update_batch(features & np.uint64(0xFFFFFFFF))
     return m.hashvalues
 
 

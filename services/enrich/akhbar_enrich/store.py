@@ -25,7 +25,7 @@ class Known:
 
 
 class SimilarityStore(Protocol):
-    def get(self, ids: list[str]) -> dict[str, Known]: ...
+    def get(self, ids: list[str], spaces: tuple[str, ...] = ()) -> dict[str, Known]: ...
     def candidates(self, space: str, bands: list[str], limit: int) -> list[str]: ...
     def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None: ...
 
@@ -40,7 +40,7 @@ class MemoryStore:
         self.known: dict[str, Known] = {}
         self.buckets: dict[str, set[str]] = {}
 
-    def get(self, ids: list[str]) -> dict[str, Known]:
+    def get(self, ids: list[str], spaces: tuple[str, ...] = ()) -> dict[str, Known]:
         return {i: self.known[i] for i in ids if i in self.known}
 
     def candidates(self, space: str, bands: list[str], limit: int) -> list[str]:
@@ -63,18 +63,19 @@ class RedisStore:
     def _doc(self, i: str) -> str:
         return f"{self.prefix}:doc:{i}"
 
-    def get(self, ids: list[str]) -> dict[str, Known]:
+    def get(self, ids: list[str], spaces: tuple[str, ...] = ()) -> dict[str, Known]:
+        """Known articles among `ids`, with the feature sets of `spaces` only (they are the
+        bulk of the data)."""
+        fields = ["story_id", "duplicate_of", *(f"feat:{s}" for s in spaces)]
         pipe = self.r.pipeline(transaction=False)
         for i in ids:
-            pipe.hgetall(self._doc(i))
+            pipe.hmget(self._doc(i), fields)
         out = {}
-        for i, h in zip(ids, pipe.execute(), strict=True):
-            if h:
-                out[i] = Known(
-                    story_id=h[b"story_id"].decode(),
-                    duplicate_of=h.get(b"duplicate_of", b"").decode() or None,
-                    features={k[5:].decode(): np.frombuffer(v, dtype=FEATURE_DTYPE)
-                              for k, v in h.items() if k.startswith(b"feat:")})
+        for i, (story, dup, *feats) in zip(ids, pipe.execute(), strict=True):
+            if story is not None:
+                out[i] = Known(story_id=story.decode(), duplicate_of=(dup or b"").decode() or None,
+                               features={s: np.frombuffer(f, dtype=FEATURE_DTYPE)
+                                         for s, f in zip(spaces, feats, strict=True) if f})
         return out
 
     def candidates(self, space: str, bands: list[str], limit: int) -> list[str]:

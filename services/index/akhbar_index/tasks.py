@@ -20,7 +20,7 @@ from akhbar.es import make_client
 from akhbar.queues import make_app, send_job, task_name
 from akhbar.settings import get_settings
 from akhbar.stages import run_stage
-from akhbar.worker import StageRuntime, backoff_delay
+from akhbar.worker import DeliveryGuard, StageRuntime, backoff_delay, with_failure
 from akhbar_index.bulk import BulkOutcome, BulkWriter
 from akhbar_index.setup import setup_elasticsearch
 
@@ -51,16 +51,28 @@ def ready() -> bool:
           flush_every=settings.bulk_size, flush_interval=settings.bulk_flush_s)
 def index_batch(requests: list[SimpleRequest]) -> None:
     jobs: dict[str, tuple[Any, Envelope]] = {}
+    guard = DeliveryGuard(rt.redis, STAGE)
     for req in requests:
         message = req.args[0] if req.args else None
         try:
             env = Envelope.from_message(message)
-            env.attempts[STAGE] = env.attempts.get(STAGE, 0) + 1
+            if guard.enter(req.id, 0) > settings.max_deliveries:
+                raise RuntimeError(f"delivered more than {settings.max_deliveries} times "
+                                   "without finishing (the worker died while running it)")
             env.article = run_stage(STAGE, rt.process, env.article)
         except Exception as exc:  # contract violation or a stage bug: this job only
             rt.reject(message, exc)
             continue
         jobs[env.article.id] = (message, env)  # a re-sent duplicate in one batch is one doc
+    try:
+        write(jobs)
+    finally:
+        for req in requests:
+            guard.leave(req.id, 0)
+
+
+def write(jobs: dict[str, tuple[Any, Envelope]]) -> None:
+    """Bulk-index the batch; every job ends indexed, dead-lettered or re-sent."""
     if not jobs:
         return
     docs = [env.article.document() for _, env in jobs.values()]
@@ -78,15 +90,14 @@ def index_batch(requests: list[SimpleRequest]) -> None:
     for doc_id, reason in outcome.rejected.items():
         rt.reject(jobs[doc_id][0], ContractError(f"Elasticsearch rejected the document: {reason}"))
     for doc_id in outcome.unavailable:
-        message, env = jobs[doc_id]
-        if env.attempts[STAGE] > settings.retry_max:
-            rt.reject(message, ConnectionError(f"Elasticsearch unavailable after "
-                                               f"{env.attempts[STAGE]} attempts: "
-                                               f"{outcome.last_error}"))
+        message, _ = jobs[doc_id]
+        exc = ConnectionError(f"Elasticsearch unavailable: {outcome.last_error}")
+        again = with_failure(message, STAGE, exc)
+        tries = again["attempts"][STAGE]
+        if tries > settings.retry_max:
+            rt.reject(again, exc)
         else:
-            resend = env.to_message()
-            resend["article"] = message["article"]  # the trace gets the index step once
-            send_job(app, STAGE, resend, countdown=backoff_delay(env.attempts[STAGE], settings))
-    log.info("batch of %d: %d indexed, %d rejected, %d re-sent", len(requests),
+            send_job(app, STAGE, again, countdown=backoff_delay(tries, settings))
+    log.info("batch of %d: %d indexed, %d rejected, %d re-sent", len(jobs),
              len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
 

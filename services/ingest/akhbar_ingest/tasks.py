@@ -44,15 +44,18 @@ def ingest_file(message: dict[str, Any]) -> None:
         return
     try:
         result = read_file(path, max_bytes=settings.max_file_bytes)
-    except FileRejected as exc:
-        box.fail(path, str(exc))
+    except FileNotFoundError:  # another delivery of this job filed it meanwhile
         return
-    except FileNotFoundError:
+    except (FileRejected, OSError) as exc:
+        box.fail(path, str(exc) if isinstance(exc, FileRejected) else f"cannot read: {exc}")
         return
     for article in result.articles:
         env = Envelope(route=settings.route, article=article)
         send_job(app, settings.route[0], env.to_message())
-    box.finish(path, result.errors)
+    try:
+        box.finish(path, result.errors)
+    except FileNotFoundError:
+        log.info("%s was filed by another delivery of its job", path.name)
 
 
 @app.task(name=f"{task_name(INGEST)}.sweep", acks_late=True)

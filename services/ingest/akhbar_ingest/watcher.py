@@ -22,7 +22,9 @@ def watch(box: Inbox, stop: threading.Event | None = None) -> None:
     log.info("watching %s", box.root)
     submit(box, recover=True)
     tick_ms = max(100, int(box.stable_seconds * 500))
+    # A short debounce: the quiet-time check, not event grouping, decides when a file is done.
     for _changes in watchfiles.watch(box.root, recursive=False, rust_timeout=tick_ms,
-                                     yield_on_timeout=True, stop_event=stop):
+                                     yield_on_timeout=True, stop_event=stop, debounce=tick_ms,
+                                     step=min(50, tick_ms)):
         for name in submit(box):
             log.info("queued %s", name)
