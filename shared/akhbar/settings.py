@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     task_time_limit_s: int = Field(300, gt=0)
     visibility_timeout_s: int = Field(3600, gt=0)
 
+    task_events: bool = False  # Celery task events, for Flower's task list
+
     # Index stage: one _bulk per batch, flushed at this size or after this interval.
     bulk_size: int = Field(500, gt=0)
     bulk_flush_s: float = Field(1.0, gt=0)

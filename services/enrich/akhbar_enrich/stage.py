@@ -55,26 +55,29 @@ def assign(a: Article, store: SimilarityStore) -> tuple[str, str | None]:
     feats = {name: f for name, f in feats.items() if len(f)}
     bands = {s.name: band_keys(signature(feats[s.name]), s) for s in (DUP, STORY)
              if s.name in feats}
-    duplicate_of = _best(a.id, DUP, feats, bands, store)
-    story_hit = _best(a.id, STORY, feats, bands, store)
+    found = store.candidates(bands, MAX_CANDIDATES)  # one round trip for every space
+    ids = sorted({i for c in found.values() for i in c if i != a.id})
+    known = store.get(ids, tuple(bands))
+    duplicate_of = _best(DUP, feats, found, known)
+    story_hit = _best(STORY, feats, found, known)
     story_id = a.id
     if duplicate_of is not None:
-        original = store.get([duplicate_of])[duplicate_of]
+        original = known[duplicate_of]
         duplicate_of = original.duplicate_of or duplicate_of  # point at the first copy
         story_id = original.story_id
     elif story_hit is not None:
-        story_id = store.get([story_hit])[story_hit].story_id
+        story_id = known[story_hit].story_id
     store.add(a.id, Known(story_id, duplicate_of, feats), bands)
     return story_id, duplicate_of
 
 
-def _best(own: str, space: Space, feats: dict[str, np.ndarray], bands: dict[str, list[str]],
-          store: SimilarityStore) -> str | None:
+def _best(space: Space, feats: dict[str, np.ndarray], found: dict[str, list[str]],
+          known: dict[str, Known]) -> str | None:
     """The most similar known article in `space` above its threshold, if any."""
     if space.name not in feats:
         return None
-    ids = [i for i in store.candidates(space.name, bands[space.name], MAX_CANDIDATES) if i != own]
-    scored = [(jaccard(feats[space.name], k.features[space.name]), i)
-              for i, k in store.get(ids, (space.name,)).items() if space.name in k.features]
+    scored = [(jaccard(feats[space.name], known[i].features[space.name]), i)
+              for i in found.get(space.name, []) if i in known
+              and space.name in known[i].features]
     best = max(scored, default=None)
     return best[1] if best is not None and best[0] >= space.threshold else None
