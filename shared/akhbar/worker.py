@@ -36,16 +36,23 @@ def backoff_delay(attempt: int, s: Settings) -> float:
 
 
 class DeliveryGuard:
-    """Counts deliveries of one message (job, stage, retry number) in a Redis hash."""
+    """Counts deliveries of a message in a Redis hash, keyed by the message's task id.
+
+    Only redelivered messages (the broker marks them) are counted, so the common first
+    delivery costs no round trip; the count then includes that first delivery.
+    """
 
     def __init__(self, redis: Redis, stage: str) -> None:
         self.redis, self.key = redis, f"akhbar:deliveries:{stage}"
 
-    def enter(self, job_id: str, retry: int) -> int:
-        return int(self.redis.hincrby(self.key, f"{job_id}:{retry}", 1))
+    def enter(self, task_id: str, delivery_info: dict[str, Any] | None) -> int:
+        if not (delivery_info or {}).get("redelivered"):
+            return 1
+        return 1 + int(self.redis.hincrby(self.key, task_id, 1))
 
-    def leave(self, job_id: str, retry: int) -> None:
-        self.redis.hdel(self.key, f"{job_id}:{retry}")
+    def leave(self, task_id: str, delivery_info: dict[str, Any] | None) -> None:
+        if (delivery_info or {}).get("redelivered"):
+            self.redis.hdel(self.key, task_id)
 
 
 class StageRuntime:
@@ -89,16 +96,17 @@ def register_stage(app: Celery, stage: str) -> Task:
             rt.reject(message, exc)
             return
         guard, retry = DeliveryGuard(rt.redis, stage), self.request.retries
-        if guard.enter(env.job_id, retry) > rt.settings.max_deliveries:
+        task_id, info = self.request.id, self.request.delivery_info
+        if guard.enter(task_id, info) > rt.settings.max_deliveries:
             rt.reject(message, RuntimeError(
                 f"delivered more than {rt.settings.max_deliveries} times without finishing "
                 "(the worker died or was killed while running it)"))
-            guard.leave(env.job_id, retry)
+            guard.leave(task_id, info)
             return
         try:
             handle(app, rt, env)
         except RETRYABLE as exc:
-            guard.leave(env.job_id, retry)
+            guard.leave(task_id, info)
             again = with_failure(message, rt.stage, exc)
             if retry >= rt.settings.retry_max:
                 rt.reject(again, exc)
@@ -107,7 +115,7 @@ def register_stage(app: Celery, stage: str) -> Task:
                              max_retries=rt.settings.retry_max) from exc
         except Exception as exc:  # a bug or bad data: retrying cannot help
             rt.reject(message, exc)
-        guard.leave(env.job_id, retry)
+        guard.leave(task_id, info)
 
     return run
 

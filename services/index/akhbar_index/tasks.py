@@ -56,7 +56,7 @@ def index_batch(requests: list[SimpleRequest]) -> None:
         message = req.args[0] if req.args else None
         try:
             env = Envelope.from_message(message)
-            if guard.enter(req.id, 0) > settings.max_deliveries:
+            if guard.enter(req.id, req.delivery_info) > settings.max_deliveries:
                 raise RuntimeError(f"delivered more than {settings.max_deliveries} times "
                                    "without finishing (the worker died while running it)")
             env.article = run_stage(STAGE, rt.process, env.article)
@@ -68,7 +68,7 @@ def index_batch(requests: list[SimpleRequest]) -> None:
         write(jobs)
     finally:
         for req in requests:
-            guard.leave(req.id, 0)
+            guard.leave(req.id, req.delivery_info)
 
 
 def write(jobs: dict[str, tuple[Any, Envelope]]) -> None:
