@@ -89,7 +89,7 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
         sampler = RssSampler(workers)
         try:
             for stage in STAGES:
-                workers.start_stage(stage)
+                workers.start_stage(stage, args.concurrency.get(stage, 1))
             workers.start_watcher()
             wait_until(inbox.exists, 60, "the inbox watcher")
             sampler.start()
@@ -114,6 +114,9 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
             # Throughput: everything at once, in JSONL files.
             expected = len(expected_ids)
             cpu0 = dict(sampler.cpu)
+            others = {"redis-server": psutil.Process(redis.proc.pid),
+                      "bench+double": psutil.Process()}
+            other0 = {k: sum(p.cpu_times()[:2]) for k, p in others.items()}
             t0 = time.time()
             for n in range(0, len(records), args.file_size):
                 chunk = records[n:n + args.file_size]
@@ -123,6 +126,7 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
             elapsed = max(es.arrivals.values()) - t0
             time.sleep(2 * sampler.every)
             cpu = {k: round(v - cpu0.get(k, 0.0), 2) for k, v in sorted(sampler.cpu.items())}
+            cpu |= {k: round(sum(p.cpu_times()[:2]) - other0[k], 2) for k, p in others.items()}
             stage_ms = {s: round(statistics.mean(
                 st["duration_ms"] for d in es.docs.values() for st in d["pipeline"]
                 if st["stage"] == s), 2) for s in STAGES}
@@ -173,7 +177,11 @@ def main() -> None:
                         help="AKHBAR_INBOX_STABLE_SECONDS for the run (producer renames files)")
     parser.add_argument("--flush-seconds", type=float, default=0.2,
                         help="AKHBAR_BULK_FLUSH_S for the run")
+    parser.add_argument("--concurrency", default="",
+                        help="worker processes per stage, e.g. enrich=2,normalize=1 (default 1)")
     args = parser.parse_args()
+    args.concurrency = {k: int(v) for k, v in
+                        (item.split("=") for item in args.concurrency.split(",") if item)}
     if not args.news.exists():
         sys.exit(f"{args.news} not found: the benchmark needs ../shared/data/news")
     records = inbox_records(args.news)
@@ -193,7 +201,8 @@ def main() -> None:
     for r in [head, tuple("-" * w for w in widths), *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
     print(f"\nlatency at {lat['rate_per_s']:g} articles/s offered over {lat['articles']} "
-          f"articles (inbox quiet time {args.stable_seconds}s, bulk flush {args.flush_seconds}s); "
+          f"articles (inbox quiet time {args.stable_seconds}s, bulk flush {args.flush_seconds}s, "
+          f"concurrency {args.concurrency or 'all 1'}); "
           f"{celery['bulk_requests']} bulk requests; dead-lettered: {celery['dead_lettered']}")
     print(f"throughput run: CPU seconds per process tree {celery['cpu_s']}; "
           f"mean stage function time (ms) {celery['stage_ms_mean']}")

@@ -3,7 +3,8 @@ articles), a dict for in-process runs.
 
 On Redis each call is one round trip: the band sets are read and written by two small Lua
 scripts rather than one command per band (about a hundred bands per article; datasketch's own
-Redis storage, one request per band, measured ~9 ms per query+insert here).
+Redis storage, one request per band, measured ~9 ms per query+insert here). Candidates are
+counted and ranked inside Redis, so only the best few ids travel.
 """
 
 from __future__ import annotations
@@ -16,9 +17,21 @@ import numpy as np
 from redis import Redis
 
 FEATURE_DTYPE = np.uint64
-_MEMBERS = """
+# KEYS: band sets; ARGV[1]: how many ids to return, most shared bands first (ties by id).
+_TOP = """
+local count, ids = {}, {}
+for _, key in ipairs(KEYS) do
+  for _, id in ipairs(redis.call('SMEMBERS', key)) do
+    if count[id] == nil then count[id] = 0; ids[#ids + 1] = id end
+    count[id] = count[id] + 1
+  end
+end
+table.sort(ids, function(a, b)
+  if count[a] ~= count[b] then return count[a] > count[b] end
+  return a < b
+end)
 local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('SMEMBERS', key) end
+for i = 1, math.min(tonumber(ARGV[1]), #ids) do out[i] = ids[i] end
 return out
 """
 _ADD = """
@@ -45,12 +58,12 @@ class SimilarityStore(Protocol):
     def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None: ...
 
 
-def _top(members: list[list[str]], limit: int) -> list[str]:
+def _top(members: list[set[str]], limit: int) -> list[str]:
     # More shared bands = more similar: the best candidates first, a bounded number of them.
     hits: Counter[str] = Counter()
     for m in members:
         hits.update(m)
-    return [k for k, _ in hits.most_common(limit)]
+    return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
 
 
 class MemoryStore:
@@ -62,7 +75,7 @@ class MemoryStore:
         return {i: self.known[i] for i in ids if i in self.known}
 
     def candidates(self, bands: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
-        return {space: _top([list(self.buckets.get(f"{space}:{b}", ())) for b in keys], limit)
+        return {space: _top([self.buckets.get(f"{space}:{b}", set()) for b in keys], limit)
                 for space, keys in bands.items()}
 
     def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None:
@@ -75,7 +88,7 @@ class MemoryStore:
 class RedisStore:
     def __init__(self, redis: Redis, ttl_s: int, prefix: str = "akhbar:sim") -> None:
         self.r, self.ttl, self.prefix = redis, ttl_s, prefix
-        self._members = redis.register_script(_MEMBERS)
+        self._top = redis.register_script(_TOP)
         self._add = redis.register_script(_ADD)
 
     def _doc(self, i: str) -> str:
@@ -100,14 +113,11 @@ class RedisStore:
         return out
 
     def candidates(self, bands: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
-        spaces = list(bands)
-        keys = [self._band(s, b) for s in spaces for b in bands[s]]
-        members = [[m.decode() for m in ms] for ms in self._members(keys=keys)] if keys else []
-        out, start = {}, 0
-        for s in spaces:
-            out[s] = _top(members[start:start + len(bands[s])], limit)
-            start += len(bands[s])
-        return out
+        pipe = self.r.pipeline(transaction=False)
+        for space, keys in bands.items():
+            self._top(keys=[self._band(space, b) for b in keys], args=[limit], client=pipe)
+        return {space: [i.decode() for i in ids]
+                for space, ids in zip(bands, pipe.execute(), strict=True)}
 
     def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None:
         pipe = self.r.pipeline(transaction=True)
