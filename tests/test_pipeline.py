@@ -140,3 +140,30 @@ def test_rejected_document_is_dead_lettered_then_replayed(pipeline: Pipeline,
     wait_until(lambda: doc_id in pipeline.es.docs, 60, "the replayed document")
     assert r.llen("akhbar:dlq:index") == 0
     assert pipeline.es.docs[doc_id]["title"] == "خبر مرفوض"
+
+
+class _Payload:
+    """Unpickling this runs a shell command: what a pickle-accepting worker would execute."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_pickled_messages_are_refused(pipeline: Pipeline, seeds: list[Path],
+                                      tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    pipeline.app.send_task("akhbar.normalize", args=[_Payload(marker)], queue="normalize",
+                           serializer="pickle")
+    # A valid job sent after it still flows, so the refused one was consumed, not stuck.
+    url = "https://example.com/after-pickle"
+    pipeline.drop("after-pickle.json", json.dumps(
+        {"title": "بعد الرسالة المرفوضة", "body": seeds[0].read_text(encoding="utf-8"),
+         "url": url}).encode())
+    wait_until(lambda: any(d["url"] == url for d in pipeline.es.docs.values()), 60,
+               "the job sent after the pickled one")
+    assert not marker.exists()
+    assert "untrusted content of type pickle" in (
+        pipeline.workers.logdir / "normalize.log").read_text()

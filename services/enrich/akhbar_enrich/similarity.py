@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
@@ -66,9 +67,15 @@ def hashed(features: set[str]) -> np.ndarray:
          for f in features), dtype=np.uint64, count=len(features)))
 
 
+@lru_cache(maxsize=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    return MinHash(num_perm=NUM_PERM).permutations  # fixed seed: the same in every worker
+
+
 def signature(features: np.ndarray) -> np.ndarray:
     # The features are hashes already: MinHash takes their low 32 bits instead of re-hashing.
-    m = MinHash(num_perm=NUM_PERM, hashfunc=int)
+    m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_permutations(),
+                scheme="affine32")
     m.update_batch(features & np.uint64(0xFFFFFFFF))
     return m.hashvalues
 
