@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from akhbar.contract import article_id
+from akhbar.contract import Envelope, article_id
 from akhbar.deadletter import list_dead, replay
-from akhbar.queues import make_app, send_job
+from akhbar.queues import make_app, send_jobs, send_message
 from akhbar.settings import Settings
+from akhbar_ingest.formats import read_file
 
 from conftest import SEEDS, RedisServer, Workers, need, wait_until
 from es_double import ElasticsearchDouble
@@ -113,13 +114,25 @@ def test_bad_file_goes_to_failed_with_reason(pipeline: Pipeline) -> None:
     assert (pipeline.inbox / "failed" / "broken.json").exists()
 
 
-def test_poison_job_is_dead_lettered_with_its_payload(pipeline: Pipeline) -> None:
+def test_poison_messages_and_jobs_are_dead_lettered_alone(pipeline: Pipeline,
+                                                          seeds: list[Path]) -> None:
     r = pipeline.redis.client
-    send_job(pipeline.app, "normalize", {"schema_version": 1, "article": "not an article"})
-    wait_until(lambda: r.llen("akhbar:dlq:normalize"), 60, "the poison job to be dead-lettered")
+    poison = {"schema_version": 1, "article": "not a stage message"}
+    send_message(pipeline.app, "normalize", poison, "poison")
+    wait_until(lambda: r.llen("akhbar:dlq:normalize"), 60, "the poison message")
     entry = list_dead(r, "normalize")[0]
-    assert entry.error_class == "ContractError" and "route" in entry.message
-    assert entry.payload == {"schema_version": 1, "article": "not an article"}
+    assert entry.error_class == "ContractError" and "'jobs'" in entry.message
+    assert entry.payload == poison
+
+    # One bad job among good ones: it alone is dead-lettered, the good one is indexed.
+    [good] = read_file(seeds[4]).articles
+    bad = {"schema_version": 1, "route": ["normalize"], "article": {"id": "x"}}
+    send_jobs(pipeline.app, "normalize", [bad, Envelope(
+        route=pipeline.settings.route, article=good).to_message()], 25)
+    wait_until(lambda: r.llen("akhbar:dlq:normalize") == 2, 60, "the bad job")
+    assert list_dead(r, "normalize")[1].payload == bad
+    wait_until(lambda: pipeline.es.actions_for(by_seed(pipeline.es.docs)["004"]["id"]) >= 2,
+               60, "the good job of the same message")
 
 
 def test_rejected_document_is_dead_lettered_then_replayed(pipeline: Pipeline,
@@ -136,7 +149,7 @@ def test_rejected_document_is_dead_lettered_then_replayed(pipeline: Pipeline,
     assert entry.payload["article"]["url"] == url and doc_id not in pipeline.es.docs
 
     del pipeline.es.reject_ids[doc_id]  # the cause is fixed: replay
-    assert replay(r, "index", lambda st, p: send_job(pipeline.app, st, p)) == 1
+    assert replay(r, "index", lambda st, job: send_jobs(pipeline.app, st, [job], 1)) == 1
     wait_until(lambda: doc_id in pipeline.es.docs, 60, "the replayed document")
     assert r.llen("akhbar:dlq:index") == 0
     assert pipeline.es.docs[doc_id]["title"] == "خبر مرفوض"

@@ -102,7 +102,7 @@ def cmd_status(args: argparse.Namespace, s: Settings) -> int:
 
 def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.deadletter import list_dead, replay
-    from akhbar.queues import make_app, send_job
+    from akhbar.queues import make_app, send_jobs
     r = _redis(s)
     if args.action == "list":
         for entry in list_dead(r, args.stage, args.limit or 100):
@@ -110,7 +110,7 @@ def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:
                                  ensure_ascii=False))
         return 0
     app = make_app("akhbar_cli", s)
-    n = replay(r, args.stage, lambda stage, payload: send_job(app, stage, payload), args.limit)
+    n = replay(r, args.stage, lambda stage, job: send_jobs(app, stage, [job], 1), args.limit)
     out.print(f"replayed {n} job(s) to {args.stage}")
     return 0
 

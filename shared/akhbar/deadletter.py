@@ -44,7 +44,8 @@ def count_dead(redis: Redis, stage: str) -> int:
 def replay(redis: Redis, stage: str, send: Any, limit: int | None = None) -> int:
     """Send dead-lettered payloads back to their stage's queue, oldest first.
 
-    An entry leaves the list only after it was sent; `send(stage, payload)` publishes.
+    An entry leaves the list only after it was sent; `send(stage, payload)` publishes one
+    job (or, for a message that was unusable as a whole, that message again).
     """
     key, done = dlq_key(stage), 0
     while limit is None or done < limit:

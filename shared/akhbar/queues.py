@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 
+from akhbar.contract import SCHEMA_VERSION, ContractError
 from akhbar.settings import Settings, get_settings
 
 INGEST = "ingest"
@@ -50,10 +51,30 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
     return app
 
 
-def send_job(app: Celery, stage: str, message: dict[str, Any],
-             countdown: float | None = None) -> None:
-    # argsrepr: logs and Flower show the job id, not the article (and Celery skips a repr
-    # of the whole article, ~0.5 ms per message).
-    label = message.get("job_id") or message.get("file") or "job"
+def send_message(app: Celery, stage: str, message: dict[str, Any], label: str,
+                 countdown: float | None = None) -> None:
+    # argsrepr: logs and Flower show a short label, not the articles (and Celery skips a repr
+    # of the whole message, ~0.5 ms per message).
     app.send_task(task_name(stage), args=[message], queue=stage, countdown=countdown,
                   argsrepr=f"[{label}]", kwargsrepr="{}")
+
+
+def send_jobs(app: Celery, stage: str, jobs: list[dict[str, Any]], per_message: int,
+              countdown: float | None = None) -> None:
+    """Send jobs (envelope dicts) to a stage, up to `per_message` in one message: each message
+    costs a few milliseconds of broker and worker overhead, whatever it carries."""
+    for i in range(0, len(jobs), per_message):
+        chunk = jobs[i:i + per_message]
+        first = chunk[0].get("job_id", "?") if isinstance(chunk[0], dict) else "?"
+        label = f"{len(chunk)} job(s): {first}…"
+        send_message(app, stage, {"schema_version": SCHEMA_VERSION, "jobs": chunk}, label,
+                     countdown)
+
+
+def unpack(message: Any) -> list[Any]:
+    """The jobs of a stage message; ContractError when the message is not shaped as one."""
+    if (not isinstance(message, dict) or message.get("schema_version") != SCHEMA_VERSION
+            or not isinstance(message.get("jobs"), list) or not message["jobs"]):
+        raise ContractError(f"a stage message must be {{'schema_version': {SCHEMA_VERSION}, "
+                            "'jobs': [job, …]}")
+    return message["jobs"]

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(3600, gt=0)
 
     task_events: bool = False  # Celery task events, for Flower's task list
+    jobs_per_message: int = Field(25, ge=1)  # articles carried by one message between stages
 
     # Index stage: one _bulk per batch, flushed at this size or after this interval.
     bulk_size: int = Field(500, gt=0)

@@ -1,15 +1,19 @@
 """Thin Celery glue around a stage's pure `process` function.
 
-Per job: validate the envelope, count deliveries (Redis has no redelivery counter, so a message
-that keeps killing its worker is dead-lettered after `max_deliveries`), run the stage, forward
-to the next stage on the job's route. Transient errors are retried with exponential backoff and
-jitter up to `retry_max`; anything else is dead-lettered at once with its reason.
+A message carries up to `jobs_per_message` jobs. Per message: count deliveries (Redis has no
+redelivery counter, so a message that keeps killing its worker is dead-lettered after
+`max_deliveries`). Per job: validate the envelope, run the stage, forward to the next stage on
+the job's route. A job failing transiently is re-sent alone after an exponential backoff with
+jitter, up to `retry_max` times; a job failing otherwise is dead-lettered at once with its
+reason, and the other jobs of its message go on.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery, Task
@@ -20,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from akhbar.contract import ContractError, Envelope, Failure, TransientError, utcnow
 from akhbar.deadletter import dead_letter
-from akhbar.queues import send_job, task_name
+from akhbar.queues import send_jobs, task_name, unpack
 from akhbar.settings import Settings, get_settings
 from akhbar.stages import ProcessFn, StageContext, load_stage, run_stage, worker_name
 
@@ -85,52 +89,86 @@ class StageRuntime:
 
 
 def register_stage(app: Celery, stage: str) -> Task:
-    """Define the `akhbar.<stage>` task that runs `stage` and forwards the job."""
+    """Define the `akhbar.<stage>` task: run `stage` on each job of a message, forward."""
     rt = StageRuntime(stage)
 
     @app.task(name=task_name(stage), bind=True, acks_late=True)
     def run(self: Task, message: Any) -> None:
-        try:
-            env = Envelope.from_message(message)
-        except ContractError as exc:
-            rt.reject(message, exc)
-            return
-        guard, retry = DeliveryGuard(rt.redis, stage), self.request.retries
-        task_id, info = self.request.id, self.request.delivery_info
-        if guard.enter(task_id, info) > rt.settings.max_deliveries:
-            rt.reject(message, RuntimeError(
-                f"delivered more than {rt.settings.max_deliveries} times without finishing "
-                "(the worker died or was killed while running it)"))
-            guard.leave(task_id, info)
-            return
-        try:
-            handle(app, rt, env)
-        except RETRYABLE as exc:
-            guard.leave(task_id, info)
-            again = with_failure(message, rt.stage, exc)
-            if retry >= rt.settings.retry_max:
-                rt.reject(again, exc)
-                return
-            raise self.retry(args=[again], exc=exc, countdown=backoff_delay(retry, rt.settings),
-                             max_retries=rt.settings.retry_max) from exc
-        except Exception as exc:  # a bug or bad data: retrying cannot help
-            rt.reject(message, exc)
-        guard.leave(task_id, info)
+        with delivery(rt, self.request, message) as admitted:
+            if admitted:
+                done, failed = process_jobs(rt, message)
+                forward(app, rt, done)
+                retry_later(app, rt, failed)
 
     return run
 
 
-def with_failure(message: dict[str, Any], stage: str, exc: BaseException) -> dict[str, Any]:
+@contextmanager
+def delivery(rt: StageRuntime, request: Any, message: Any) -> Iterator[bool]:
+    """Admit a message unless it was delivered too often; forget its count once handled.
+
+    An exception escaping the handling leaves the count (the message is redelivered)."""
+    guard = DeliveryGuard(rt.redis, rt.stage)
+    if guard.enter(request.id, request.delivery_info) > rt.settings.max_deliveries:
+        rt.reject(message, RuntimeError(
+            f"delivered more than {rt.settings.max_deliveries} times without finishing "
+            "(the worker died or was killed while running it)"))
+        yield False
+    else:
+        yield True
+    guard.leave(request.id, request.delivery_info)
+
+
+Job = dict[str, Any]  # an envelope as it travels (Envelope.to_message())
+
+
+def process_jobs(rt: StageRuntime, message: Any
+                 ) -> tuple[list[tuple[Job, Envelope]], list[tuple[Job, BaseException]]]:
+    """Run the stage on each job: ((job as received, job done) pairs, jobs that failed
+    transiently). Any other failure dead-letters that job alone; the others go on."""
+    try:
+        jobs = unpack(message)
+    except ContractError as exc:
+        rt.reject(message, exc)
+        return [], []
+    done, failed = [], []
+    for job in jobs:
+        try:
+            env = Envelope.from_message(job)
+            env.article = run_stage(rt.stage, rt.process, env.article)
+            done.append((job, env))
+        except RETRYABLE as exc:
+            failed.append((job, exc))
+        except Exception as exc:  # a bug or bad data: retrying cannot help
+            rt.reject(job, exc)
+    return done, failed
+
+
+def forward(app: Celery, rt: StageRuntime, done: list[tuple[Job, Envelope]]) -> None:
+    by_stage: dict[str, list[Job]] = {}
+    for _, env in done:
+        nxt = env.next_stage(rt.stage)
+        if nxt is not None:
+            by_stage.setdefault(nxt, []).append(env.to_message())
+    for nxt, jobs in by_stage.items():
+        send_jobs(app, nxt, jobs, rt.settings.jobs_per_message)
+
+
+def retry_later(app: Celery, rt: StageRuntime, failed: list[tuple[Job, BaseException]]) -> None:
+    """Re-send each job after a backoff delay, or dead-letter it once its retries are used."""
+    for job, exc in failed:
+        again = with_failure(job, rt.stage, exc)
+        tries = again["attempts"][rt.stage]
+        if tries > rt.settings.retry_max:
+            rt.reject(again, exc)
+        else:
+            send_jobs(app, rt.stage, [again], 1, countdown=backoff_delay(tries - 1, rt.settings))
+
+
+def with_failure(job: Job, stage: str, exc: BaseException) -> Job:
     """The job as it arrived, with this failed attempt counted and recorded."""
-    env = Envelope.from_message(message)
+    env = Envelope.from_message(job)
     env.attempts[stage] = env.attempts.get(stage, 0) + 1
     env.errors.append(Failure(stage=stage, error_class=type(exc).__name__,
                               message=str(exc)[:500], at=utcnow()))
     return env.to_message()
-
-
-def handle(app: Celery, rt: StageRuntime, env: Envelope) -> None:
-    env.article = run_stage(rt.stage, rt.process, env.article)
-    nxt = env.next_stage(rt.stage)
-    if nxt is not None:
-        send_job(app, nxt, env.to_message())

@@ -1,26 +1,26 @@
 """Celery glue for index (`celery -A akhbar_index.tasks worker -Q index`).
 
-Jobs are buffered by celery-batches and written with one `_bulk` per batch (at `bulk_size`
-jobs or every `bulk_flush_s`). With late acks a batch is acknowledged only after it returns,
-so the batch function never raises: every job ends indexed, dead-lettered with its reason, or
-re-sent with a backoff delay (and dead-lettered once it has used its retries).
+Messages are buffered by celery-batches and their jobs written with one `_bulk` per batch (at
+`bulk_size` messages or every `bulk_flush_s`). With late acks a batch is acknowledged only
+after it returns, so the batch function never raises for a job's sake: every job ends indexed,
+dead-lettered with its reason, or re-sent with a backoff delay (dead-lettered once it has used
+its retries).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from functools import lru_cache
-from typing import Any
 
 from celery_batches import Batches, SimpleRequest
 from elasticsearch import Elasticsearch, TransportError
 
 from akhbar.contract import ContractError, Envelope, TransientError
 from akhbar.es import make_client
-from akhbar.queues import make_app, send_job, task_name
+from akhbar.queues import make_app, task_name
 from akhbar.settings import get_settings
-from akhbar.stages import run_stage
-from akhbar.worker import DeliveryGuard, StageRuntime, backoff_delay, with_failure
+from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
 from akhbar_index.setup import setup_elasticsearch
 
@@ -31,8 +31,6 @@ app = make_app("akhbar_index", settings)
 # celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
 app.conf.worker_prefetch_multiplier = settings.bulk_size * 2
 rt = StageRuntime(STAGE, settings)
-
-
 
 
 @lru_cache(maxsize=1)
@@ -50,54 +48,37 @@ def ready() -> bool:
 @app.task(name=task_name(STAGE), base=Batches, acks_late=True,
           flush_every=settings.bulk_size, flush_interval=settings.bulk_flush_s)
 def index_batch(requests: list[SimpleRequest]) -> None:
-    jobs: dict[str, tuple[Any, Envelope]] = {}
-    guard = DeliveryGuard(rt.redis, STAGE)
-    for req in requests:
-        message = req.args[0] if req.args else None
-        try:
-            env = Envelope.from_message(message)
-            if guard.enter(req.id, req.delivery_info) > settings.max_deliveries:
-                raise RuntimeError(f"delivered more than {settings.max_deliveries} times "
-                                   "without finishing (the worker died while running it)")
-            env.article = run_stage(STAGE, rt.process, env.article)
-        except Exception as exc:  # contract violation or a stage bug: this job only
-            rt.reject(message, exc)
-            continue
-        jobs[env.article.id] = (message, env)  # a re-sent duplicate in one batch is one doc
-    try:
-        write(jobs)
-    finally:
+    with ExitStack() as stack:
+        done: list[tuple[Job, Envelope]] = []
         for req in requests:
-            guard.leave(req.id, req.delivery_info)
+            message = req.args[0] if req.args else None
+            if stack.enter_context(delivery(rt, req, message)):
+                finished, failed = process_jobs(rt, message)
+                done += finished
+                retry_later(app, rt, failed)
+        write(done)
 
 
-def write(jobs: dict[str, tuple[Any, Envelope]]) -> None:
-    """Bulk-index the batch; every job ends indexed, dead-lettered or re-sent."""
+def write(done: list[tuple[Job, Envelope]]) -> None:
+    """Bulk-index the jobs; each ends indexed, dead-lettered or re-sent."""
+    jobs = {env.article.id: (job, env) for job, env in done}  # one document per id
     if not jobs:
         return
-    docs = [env.article.document() for _, env in jobs.values()]
     try:
         ready()
-        outcome = BulkWriter(es(), settings).write(docs)
+        outcome = BulkWriter(es(), settings).write(
+            [env.article.document() for _, env in jobs.values()])
     except (TransportError, TransientError) as exc:  # not reachable yet: every job waits
         outcome = BulkOutcome(unavailable=list(jobs), last_error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # Elasticsearch refused the request itself
-        for message, _ in jobs.values():
-            rt.reject(message, exc)
+        for job, _ in jobs.values():
+            rt.reject(job, exc)
         return
     if outcome.unavailable:
         ready.cache_clear()  # set up again next time, in case the cluster was reset
     for doc_id, reason in outcome.rejected.items():
         rt.reject(jobs[doc_id][0], ContractError(f"Elasticsearch rejected the document: {reason}"))
-    for doc_id in outcome.unavailable:
-        message, _ = jobs[doc_id]
-        exc = ConnectionError(f"Elasticsearch unavailable: {outcome.last_error}")
-        again = with_failure(message, STAGE, exc)
-        tries = again["attempts"][STAGE]
-        if tries > settings.retry_max:
-            rt.reject(again, exc)
-        else:
-            send_job(app, STAGE, again, countdown=backoff_delay(tries, settings))
-    log.info("batch of %d: %d indexed, %d rejected, %d re-sent", len(jobs),
+    unavailable = ConnectionError(f"Elasticsearch unavailable: {outcome.last_error}")
+    retry_later(app, rt, [(jobs[doc_id][0], unavailable) for doc_id in outcome.unavailable])
+    log.info("%d job(s): %d indexed, %d rejected, %d to retry", len(jobs),
              len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
-

@@ -10,7 +10,7 @@ from redis import Redis
 
 from akhbar.contract import Envelope
 from akhbar.deadletter import dead_letter
-from akhbar.queues import INGEST, make_app, send_job, task_name
+from akhbar.queues import INGEST, make_app, send_jobs, send_message, task_name
 from akhbar.settings import get_settings
 from akhbar.stages import worker_name
 from akhbar_ingest.formats import FileRejected, read_file
@@ -49,9 +49,8 @@ def ingest_file(message: dict[str, Any]) -> None:
     except (FileRejected, OSError) as exc:
         box.fail(path, str(exc) if isinstance(exc, FileRejected) else f"cannot read: {exc}")
         return
-    for article in result.articles:
-        env = Envelope(route=settings.route, article=article)
-        send_job(app, settings.route[0], env.to_message())
+    jobs = [Envelope(route=settings.route, article=a).to_message() for a in result.articles]
+    send_jobs(app, settings.route[0], jobs, settings.jobs_per_message)
     try:
         box.finish(path, result.errors)
     except FileNotFoundError:
@@ -72,7 +71,7 @@ def submit(box: Inbox, recover: bool = False) -> list[str]:
     sent = []
     for path in paths:
         try:
-            send_job(app, INGEST, {"file": path.name})
+            send_message(app, INGEST, {"file": path.name}, path.name)
             sent.append(path.name)
         except Exception:
             log.exception("could not send the job for %s; returning it to the inbox", path.name)
