@@ -25,6 +25,7 @@ class ElasticsearchDouble:
         self.arrivals: dict[str, float] = {}  # id → time.time() of its first indexing
         self.doc_index: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
+        self.searches: list[dict[str, Any]] = []
         self.aliases: dict[str, str] = {}  # alias → write index
         self.fail_next: list[int] = []  # statuses to answer the next _bulk requests with
         self.reject_ids: dict[str, str] = {}  # id → reason, answered per item with 400
@@ -60,8 +61,14 @@ class ElasticsearchDouble:
         if method == "HEAD" and parts[:1] == ["_alias"]:
             return (200 if parts[1] in self.aliases else 404), None
         if parts[-1:] == ["_search"]:
-            ids = json.loads(body)["query"]["ids"]["values"]
-            hits = [{"_id": i, "_index": self.doc_index[i]} for i in ids if i in self.docs]
+            query = json.loads(body)
+            self.searches.append(query)
+            if "ids" in query["query"]:
+                ids = query["query"]["ids"]["values"]
+                hits = [{"_id": i, "_index": self.doc_index[i]} for i in ids if i in self.docs]
+            else:  # no relevance here: every document, in indexing order, score 1
+                hits = [{"_id": i, "_index": self.doc_index[i], "_score": 1.0, "_source": d}
+                        for i, d in list(self.docs.items())[:query.get("size", 10)]]
             return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
         if parts[-1:] == ["_bulk"]:
             return self._bulk(body)

@@ -7,8 +7,16 @@ import subprocess
 from pathlib import Path
 
 from akhbar.contract import Envelope
+from akhbar.es import make_client
+from akhbar.search import search_body
+from akhbar.settings import Settings
+from akhbar.stages import InProcessPipeline, StageContext
+from akhbar_index.bulk import BulkWriter
+from akhbar_index.setup import setup_elasticsearch
+from akhbar_ingest.formats import read_file
 
 from conftest import BIN, RedisServer
+from es_double import ElasticsearchDouble
 
 FIELDS = {"id", "source", "url", "title", "body", "captions", "published_at", "published_raw",
           "language", "story_id", "duplicate_of", "ingested_at", "pipeline"}
@@ -61,3 +69,18 @@ def test_status_and_dlq_on_a_real_redis(redis_server: RedisServer) -> None:
     assert redis_server.client.llen("akhbar:dlq:enrich") == 0
     assert redis_server.client.llen("enrich") == 1  # back on the stage's queue
     redis_server.client.flushall()
+
+
+def test_search_sends_the_checked_query_and_prints_hits(seeds: list[Path]) -> None:
+    """Against ElasticsearchDouble: the CLI's request and output, not search relevance."""
+    articles = [a for p in seeds for a in read_file(p).articles]
+    docs = [a.document() for a in InProcessPipeline(StageContext(Settings())).run(articles)]
+    with ElasticsearchDouble() as es:
+        client = make_client(Settings(es_url=es.url))
+        setup_elasticsearch(client, Settings())
+        BulkWriter(client, Settings()).write(docs)
+        result = akhbar("search", "الرقة", "--size", "3",
+                        env={"AKHBAR_ES_URL": es.url, "PATH": str(BIN)})
+    assert result.returncode == 0, result.stderr
+    assert es.searches[-1] == search_body("الرقة", 3)
+    assert "3 hit(s)" in result.stdout and docs[0]["title"] in result.stdout
