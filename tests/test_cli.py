@@ -62,6 +62,7 @@ def test_status_and_dlq_on_a_real_redis(redis_server: RedisServer) -> None:
     assert status.returncode == 0, status.stderr
     row = next(line for line in status.stdout.splitlines() if "enrich" in line)
     assert row.replace("│", " ").split() == ["enrich", "0", "1"]
+    assert "held by workers (unacknowledged, incl. delayed retries): 0" in status.stdout
     listed = akhbar("dlq", "list", "enrich", env=env)
     assert '"error_class": "ValueError"' in listed.stdout
     replayed = akhbar("dlq", "replay", "enrich", env=env)

@@ -97,6 +97,9 @@ def cmd_status(args: argparse.Namespace, s: Settings) -> int:
     for stage in [INGEST, *s.route]:
         table.add_row(stage, str(r.llen(stage)), str(count_dead(r, stage)))
     out.print(table)
+    # Kombu keeps delivered, not yet acknowledged messages (running, or waiting for a retry
+    # delay) in one hash for all queues.
+    out.print(f"held by workers (unacknowledged, incl. delayed retries): {r.hlen('unacked')}")
     return 0
 
 

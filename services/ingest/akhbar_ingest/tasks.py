@@ -4,15 +4,15 @@ beat runs `akhbar.ingest.sweep` as a safety net beside the watcher."""
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Any
 
-from redis import Redis
+from celery import Task
 
 from akhbar.contract import Envelope
-from akhbar.deadletter import dead_letter
 from akhbar.queues import INGEST, make_app, send_jobs, send_message, task_name
 from akhbar.settings import get_settings
-from akhbar.stages import worker_name
+from akhbar.worker import StageRuntime, delivery
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox
 
@@ -25,19 +25,35 @@ app.conf.beat_schedule = {
 }
 
 
+rt = StageRuntime(INGEST, settings)  # Redis and dead letters; ingest has no stage function
+
+
 def inbox() -> Inbox:
     return Inbox(settings.inbox, settings.inbox_stable_seconds)
 
 
-@app.task(name=task_name(INGEST), acks_late=True)
-def ingest_file(message: dict[str, Any]) -> None:
-    # Errors sending jobs propagate: the message stays unacknowledged and is redelivered, and
-    # the articles already sent are overwritten downstream (deterministic ids).
+@app.task(name=task_name(INGEST), bind=True, acks_late=True)
+def ingest_file(self: Task, message: dict[str, Any]) -> None:
+    with delivery(rt, self.request, message) as admitted:
+        if admitted:
+            file_jobs(message)
+        else:  # the file kept killing its worker: file it with the reason, not forever retried
+            with suppress(Exception):
+                inbox().fail(inbox().claimed(str(message["file"])),
+                             f"ingest did not finish after {settings.max_deliveries} attempts "
+                             "(its worker died each time)")
+
+
+def file_jobs(message: dict[str, Any]) -> None:
+    """Read one claimed file, send its article jobs, then file it as processed (or failed).
+
+    Errors sending jobs propagate: the message stays unacknowledged and is redelivered, and
+    articles already sent are overwritten downstream (deterministic ids)."""
     box = inbox()
     try:
         path = box.claimed(str(message["file"]))
     except (KeyError, TypeError, ValueError) as exc:
-        dead_letter(Redis.from_url(settings.redis_url), INGEST, message, exc, worker_name())
+        rt.reject(message, exc)
         return
     if not path.exists():  # a redelivered job whose file was already filed
         log.info("%s already filed", path.name)
