@@ -3,16 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := ingest normalize enrich index
-PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) requirements-dev.txt
+PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) requirements-dev.txt \
+	constraints.txt
 
-.PHONY: install test lint bench clean
+.PHONY: install test lint bench constraints clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: $(PROJECTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e shared $(SERVICES:%=-e services/%) -r requirements-dev.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e shared $(SERVICES:%=-e services/%) \
+		-r requirements-dev.txt
 	touch $@
 
 test: install
@@ -23,6 +25,12 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+
+# Re-pin every package after a dependency change (then review the diff).
+constraints: install
+	{ echo "# Every Python package of the images and the dev environment, pinned (pip install -c)."; \
+	  echo "# Regenerate after changing a pyproject.toml: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^-e'; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -321,7 +321,8 @@ def test_dockerfile_layout(stage: str) -> None:
     assert "COPY shared/ /app/shared/" in lines
     assert f"COPY services/{stage}/ /app/services/{stage}/" in lines
     assert ("COPY infra/ /app/infra/" in lines) == (stage == "index")
-    assert f"RUN pip install --no-cache-dir /app/shared /app/services/{stage}" in lines
+    assert (f"RUN pip install --no-cache-dir -c /app/constraints.txt /app/shared "
+            f"/app/services/{stage}") in lines  # every version pinned
     assert "PYTHONDONTWRITEBYTECODE=1" in text and "PYTHONUNBUFFERED=1" in text
     users = [ln.split(None, 1)[1] for ln in lines if ln.startswith("USER ")]
     assert users and users[-1].split(":")[0] == "10001", users
