@@ -6,7 +6,7 @@ SERVICES := ingest normalize enrich index
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) requirements-dev.txt \
 	constraints.txt
 
-.PHONY: install test lint bench constraints clean
+.PHONY: install test lint bench bench-search constraints clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+
+bench-search: install
+	$(BIN)/python bench/search_quality.py
 
 # Re-pin every package after a dependency change (then review the diff).
 constraints: install
