@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-FIELDS = ["title^3", "title.exact^4", "body", "body.exact^2", "captions", "captions.arabic"]
+# Stemmed fields carry the match; exact sub-fields only add to it (boosting them above the
+# stemmed ones made ranking mostly exact-match: nDCG@10 0.707 vs 0.799 in bench/search_quality).
+FIELDS = ["title^3", "title.exact^1.5", "body", "body.exact^0.5", "captions",
+          "captions.arabic"]
+TIE_BREAKER = 0.3  # other matching fields add 30% of their score to the best one
 SOURCE = ["id", "title", "source", "url", "published_at", "language", "story_id",
           "duplicate_of"]
 
@@ -15,7 +19,8 @@ def search_body(query: str, size: int = 10) -> dict[str, Any]:
         "size": size,
         "_source": {"includes": SOURCE},
         "query": {"bool": {
-            "must": [{"multi_match": {"query": query, "fields": FIELDS, "type": "best_fields"}}],
+            "must": [{"multi_match": {"query": query, "fields": FIELDS, "type": "best_fields",
+                                      "tie_breaker": TIE_BREAKER}}],
             "should": [{"match_phrase": {"body.exact": {"query": query, "boost": 2, "slop": 1}}},
                        {"match_phrase": {"title.exact": {"query": query, "boost": 3}}}],
         }},
