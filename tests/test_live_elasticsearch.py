@@ -53,3 +53,17 @@ def test_analyzer_folds_orthographic_variants(live: tuple[Elasticsearch, Setting
         index=ALIAS, analyzer="akhbar_exact", text=v)["tokens"])
         for v in ("الرقة", "الرقّة", "الرقـــة", "الرقه")}
     assert len(set(tokens.values())) == 1, tokens
+
+
+def test_stemmed_analyzer_on_the_cluster(live: tuple[Elasticsearch, Settings]) -> None:
+    """The same expectations as the Lucene variant suite, on Elasticsearch itself."""
+    es, _ = live
+
+    def tokens(text: str) -> set[str]:
+        resp = es.indices.analyze(index=ALIAS, analyzer="akhbar_arabic", text=text)
+        return {t["token"] for t in resp["tokens"]}
+
+    assert tokens("والرقة") & tokens("بالرقه")
+    assert tokens("مسئول") & tokens("مسؤول")
+    assert tokens("كتابهم") & tokens("الكتاب")
+    assert not tokens("وزير") & tokens("زير")
