@@ -1,0 +1,63 @@
+"""At least once on real parts: a normalize worker whose pool process is killed with SIGKILL
+while it works loses no job (task_reject_on_worker_lost requeues the message at once)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+from akhbar.contract import Envelope
+from akhbar.queues import make_app, send_jobs
+from akhbar.settings import Settings
+from akhbar_ingest.formats import read_file
+
+from conftest import RedisServer, Workers, wait_until
+
+
+def job_ids(redis_server: RedisServer, queue: str) -> list[str]:
+    out = []
+    for raw in redis_server.client.lrange(queue, 0, -1):
+        [message], _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
+        out += [job["job_id"] for job in message["jobs"]]
+    return out
+
+
+def test_killed_pool_process_loses_no_job(redis_server: RedisServer, seeds: list[Path],
+                                          tmp_path: Path) -> None:
+    redis_server.client.flushall()
+    settings = Settings(redis_url=redis_server.url, route=["normalize", "enrich"])
+    app = make_app("akhbar_test", settings)
+    articles = [a for p in seeds for a in read_file(p).articles]
+    jobs = [Envelope(route=settings.route, article=articles[i % len(articles)]).to_message()
+            for i in range(600)]
+    send_jobs(app, "normalize", jobs, 5)  # 120 messages
+    workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
+                       "AKHBAR_ROUTE": "normalize,enrich"}, tmp_path)
+    try:
+        workers.start_stage("normalize")
+        parent = psutil.Process(workers.procs["normalize"].pid)
+        killed = 0
+        deadline = time.monotonic() + 60
+        while killed < 3 and time.monotonic() < deadline:
+            # Kill only while work is under way (queue not yet drained).
+            children = parent.children()
+            if children and redis_server.client.llen("enrich") > 0 and \
+                    redis_server.client.llen("normalize") > 0:
+                os.kill(children[0].pid, signal.SIGKILL)
+                killed += 1
+                time.sleep(0.5)
+            time.sleep(0.02)
+        assert killed == 3, "the queue drained before three kills: send more work"
+        sent = {j["job_id"] for j in jobs}
+        wait_until(lambda: set(job_ids(redis_server, "enrich")) >= sent, 120,
+                   f"every job to reach enrich\n{workers.logs()}")
+        assert redis_server.client.llen("akhbar:dlq:normalize") == 0
+    finally:
+        workers.stop()
+        redis_server.client.flushall()
