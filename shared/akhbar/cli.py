@@ -1,4 +1,8 @@
-"""The `akhbar` command: process files in-process, inspect queues and dead letters, search."""
+"""The `akhbar` command: process files in-process, inspect queues and dead letters, search.
+
+Installed packages add subcommands through the `akhbar.commands` entry-point group: each entry
+is a function `register(subparsers)` whose parsers set a `run(args, settings) -> int` default.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from akhbar.contract import SourceError
 from akhbar.settings import Settings, get_settings
 from akhbar.stages import SOURCE_GROUP, InProcessPipeline, StageContext
 
+COMMAND_GROUP = "akhbar.commands"
 err = Console(stderr=True)
 out = Console()
 
@@ -29,19 +34,24 @@ def main(argv: list[str] | None = None) -> int:
                                        "and write the documents that would be indexed")
     p.add_argument("paths", nargs="+", type=Path, help="files or directories of inbox files")
     p.add_argument("--out", type=Path, required=True, help="output JSONL file ('-' = stdout)")
-    sub.add_parser("status", help="queue depths and dead-letter counts per stage")
+    p.set_defaults(run=cmd_process)
+    sub.add_parser("status", help="queue depths and dead-letter counts per stage").set_defaults(
+        run=cmd_status)
     d = sub.add_parser("dlq", help="dead-lettered jobs")
     d.add_argument("action", choices=["list", "replay"])
     d.add_argument("stage")
     d.add_argument("--limit", type=int, default=None)
+    d.set_defaults(run=cmd_dlq)
     q = sub.add_parser("search", help="search the index (Arabic-aware)")
     q.add_argument("query")
     q.add_argument("--size", type=int, default=10)
     q.add_argument("--json", action="store_true", help="print the raw hits as JSON")
+    q.set_defaults(run=cmd_search)
+    for ep in sorted(entry_points(group=COMMAND_GROUP), key=lambda ep: ep.name):
+        ep.load()(sub)
     args = parser.parse_args(argv)
     s = get_settings()
-    return {"process": cmd_process, "status": cmd_status, "dlq": cmd_dlq,
-            "search": cmd_search}[args.command](args, s)
+    return int(args.run(args, s))
 
 
 def input_files(paths: list[Path]) -> Iterator[Path]:

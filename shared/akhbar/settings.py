@@ -9,7 +9,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-_REPO_INFRA = Path(__file__).resolve().parents[2] / "infra"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_REPO_INFRA = _REPO_ROOT / "infra"
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,22 @@ class Settings(BaseSettings):
     bulk_flush_s: float = Field(1.0, gt=0)
     bulk_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     es_request_timeout_s: float = Field(30.0, gt=0)
+
+    # Feeds and article pages (services/ingest/akhbar_ingest/sources).
+    feeds_file: Path = _REPO_ROOT / "feeds.yaml"
+    fetch_connect_timeout_s: float = Field(10.0, gt=0)
+    fetch_read_timeout_s: float = Field(20.0, gt=0)
+    fetch_max_bytes: int = Field(5 * 1024 * 1024, gt=0)  # per response, streamed and cut off
+    fetch_max_redirects: int = Field(5, ge=0)
+    fetch_retries: int = Field(3, ge=0)  # on connect errors, timeouts, 5xx and 429
+    fetch_backoff_s: float = Field(1.0, ge=0)
+    fetch_retry_after_max_s: float = Field(60.0, ge=0)  # a longer Retry-After is cut to this
+    fetch_host_concurrency: int = Field(2, ge=1)  # requests in flight per host (per process)
+    fetch_host_interval_s: float = Field(1.0, ge=0)  # minimum time between requests to a host
+    fetch_max_items: int = Field(50, ge=1)  # new items taken from one feed poll
+    fetch_seen_ttl_s: int = Field(90 * 24 * 3600, gt=0)  # how long a fetched URL stays "seen"
+    fetch_robots_ttl_s: float = Field(3600.0, gt=0)  # robots.txt cache per host
+    fetch_user_agent: str = "Akhbar/0.1"
 
     @field_validator("route", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
 """Celery glue for ingest: `akhbar.ingest` files one claimed inbox file into article jobs;
-beat runs `akhbar.ingest.sweep` as a safety net beside the watcher."""
+beat runs `akhbar.ingest.sweep` as a safety net beside the watcher, and `akhbar.ingest.feed`
+for each feed of AKHBAR_FEEDS_FILE at its interval."""
 
 from __future__ import annotations
 
@@ -9,23 +10,51 @@ from typing import Any
 
 from celery import Task
 
-from akhbar.contract import Envelope
+from akhbar.contract import Envelope, SourceError, TransientError
 from akhbar.queues import INGEST, make_app, send_jobs, send_message, task_name
 from akhbar.settings import get_settings
 from akhbar.worker import StageRuntime, delivery
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox
+from akhbar_ingest.sources import SourceContext, commit, load_feeds, make_context, poll
 
 log = logging.getLogger(__name__)
 settings = get_settings()
 app = make_app("akhbar_ingest", settings)
+FEED_TASK = f"{task_name(INGEST)}.feed"
 app.conf.beat_schedule = {
     "sweep-inbox": {"task": f"{task_name(INGEST)}.sweep", "schedule": 30.0,
                     "options": {"queue": INGEST, "expires": 30.0}},
 }
 
 
+def feed_schedule() -> dict[str, dict[str, Any]]:
+    """One beat entry per feed of AKHBAR_FEEDS_FILE (none, logged, when the file is invalid)."""
+    try:
+        feeds = load_feeds(settings.feeds_file)
+    except SourceError as exc:
+        log.error("no feeds scheduled: %s", exc)
+        return {}
+    return {f"feed-{f.name}": {"task": FEED_TASK, "schedule": f.interval, "args": [f.name],
+                               "options": {"queue": INGEST, "expires": f.interval}}
+            for f in feeds.values()}
+
+
+app.conf.beat_schedule.update(feed_schedule())
+
+
 rt = StageRuntime(INGEST, settings)  # Redis and dead letters; ingest has no stage function
+
+
+_sources: SourceContext | None = None
+
+
+def sources() -> SourceContext:
+    """Per worker process: one HTTP client; validators and seen URLs in Redis."""
+    global _sources
+    if _sources is None:
+        _sources = make_context(settings, rt.redis)
+    return _sources
 
 
 def inbox() -> Inbox:
@@ -93,3 +122,28 @@ def submit(box: Inbox, recover: bool = False) -> list[str]:
             log.exception("could not send the job for %s; returning it to the inbox", path.name)
             box.unclaim(path)
     return sent
+
+
+@app.task(name=FEED_TASK, acks_late=True)
+def poll_feed(name: str) -> int:
+    """Poll one feed by name and send a job per new article. A failed poll is logged and left
+    to the next scheduled one (beat polls again at the feed's interval)."""
+    feed = load_feeds(settings.feeds_file).get(name)
+    if feed is None:
+        log.warning("feed %r is not in %s", name, settings.feeds_file)
+        return 0
+    ctx = sources()
+    try:
+        result = poll(feed, ctx)
+    except (SourceError, TransientError) as exc:
+        log.warning("feed %s: %s: %s", name, type(exc).__name__, exc)
+        return 0
+    for e in result.errors:
+        log.warning("feed %s: skipped %s: %s", name, e["url"], e["error"])
+    jobs = [Envelope(route=settings.route, article=a).to_message() for a in result.articles]
+    if jobs:
+        send_jobs(app, settings.route[0], jobs, settings.jobs_per_message)
+    commit(result, ctx)
+    log.info("feed %s: %d new article(s)%s", name, len(jobs),
+             " (not modified)" if result.not_modified else "")
+    return len(jobs)
