@@ -3,6 +3,8 @@ processes and the inbox watcher, started and stopped as a supervisor would."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -11,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from redis import Redis
 
@@ -63,6 +66,11 @@ class RedisServer:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+    def queued(self, queue: str) -> list[Any]:
+        """The task argument of each message waiting in `queue` (kombu's JSON envelope)."""
+        return [json.loads(base64.b64decode(json.loads(raw)["body"]))[0][0]
+                for raw in self.client.lrange(queue, 0, -1)]
 
 
 class Workers:

@@ -264,10 +264,11 @@ def test_mapping_declares_exactly_the_document_fields(template: dict[str, Any],
     mapping = template["template"]["mappings"]
     assert mapping["dynamic"] == "strict"  # an unmapped key must fail indexing, not guess a type
     mapped = _mapped_fields(mapping["properties"])
-    for doc in produced_documents(tmp_path):
+    docs = produced_documents(tmp_path)
+    for doc in docs:
         found = _document_fields(doc)
         assert set(found) <= set(mapped)
         wrong = {path: values for path, values in found.items()
                  if not all(_fits(mapped[path], v) for v in values)}
         assert wrong == {}
-    assert set(_document_fields(produced_documents(tmp_path)[0])) == set(mapped)
+    assert set(_document_fields(docs[0])) == set(mapped)

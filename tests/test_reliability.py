@@ -3,8 +3,6 @@ while it works loses no job (task_reject_on_worker_lost requeues the message at 
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import signal
 import time
@@ -21,11 +19,7 @@ from conftest import RedisServer, Workers, wait_until
 
 
 def job_ids(redis_server: RedisServer, queue: str) -> list[str]:
-    out = []
-    for raw in redis_server.client.lrange(queue, 0, -1):
-        [message], _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
-        out += [job["job_id"] for job in message["jobs"]]
-    return out
+    return [job["job_id"] for message in redis_server.queued(queue) for job in message["jobs"]]
 
 
 def test_killed_pool_process_loses_no_job(redis_server: RedisServer, seeds: list[Path],

@@ -3,8 +3,6 @@ dropped later, and partial files left alone."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 from pathlib import Path
 
@@ -12,13 +10,8 @@ from conftest import RedisServer, Workers, wait_until
 
 
 def queued_files(redis_server: RedisServer) -> list[str]:
-    """File names of the ingest jobs waiting in the queue (kombu's JSON envelope)."""
-    out = []
-    for raw in redis_server.client.lrange("ingest", 0, -1):
-        body = json.loads(raw)["body"]
-        args = json.loads(base64.b64decode(body))[0]
-        out.append(args[0]["file"].split("__", 1)[1])
-    return sorted(out)
+    """Original names of the files whose ingest jobs wait in the queue."""
+    return sorted(m["file"].split("__", 1)[1] for m in redis_server.queued("ingest"))
 
 
 def test_watcher_takes_present_and_new_files(redis_server: RedisServer, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,7 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
     from_file = next(iter(entry_points(group=SOURCE_GROUP, name="inbox"))).load()
     pipeline = InProcessPipeline(StageContext(s))
     files = list(input_files(args.paths))
-    failures = written = 0
-    sink = sys.stdout if str(args.out) == "-" else args.out.open("w", encoding="utf-8")
+    sink = JsonlSink(args.out)
     with sink, Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
         task = bar.add_task("processing", total=len(files))
         for path in files:
@@ -76,22 +75,45 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
             try:
                 result = from_file(path, max_bytes=s.max_file_bytes)
             except (SourceError, OSError) as exc:
-                err.print(f"[red]failed[/] {path}: {exc}")
-                failures += 1
+                sink.failed(f"{path}: {exc}")
                 continue
             for e in result.errors:
                 err.print(f"[yellow]skipped[/] {path} line {e['line']}: {e['error']}")
-            for article in result.articles:
-                try:
-                    done = next(pipeline.run([article]))
-                except Exception as exc:  # one bad article must not stop the run
-                    err.print(f"[red]failed[/] {path}: {type(exc).__name__}: {exc}")
-                    failures += 1
-                    continue
-                sink.write(json.dumps(done.document(), ensure_ascii=False) + "\n")
-                written += 1
-    err.print(f"{written} document(s) written to {args.out}, {failures} failure(s)")
-    return 1 if failures else 0
+            sink.write(pipeline.documents(
+                result.articles,
+                lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")))
+    return sink.report()
+
+
+class JsonlSink:
+    """Documents as JSON lines to a file or stdout ('-'), counting what failed on the way."""
+
+    def __init__(self, out: Path | str) -> None:
+        self.name, self.written, self.failures = str(out), 0, 0
+        self.file = (sys.stdout if self.name == "-"
+                     else open(self.name, "w", encoding="utf-8"))
+
+    def __enter__(self) -> JsonlSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not sys.stdout:
+            self.file.close()
+
+    def write(self, docs: Iterable[dict[str, Any]]) -> None:
+        for doc in docs:
+            self.file.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            self.written += 1
+
+    def failed(self, what: str) -> None:
+        err.print(f"[red]failed[/] {what}")
+        self.failures += 1
+
+    def report(self) -> int:
+        """Print the summary; the exit status (1 if anything failed)."""
+        err.print(f"{self.written} document(s) written to {self.name}, "
+                  f"{self.failures} failure(s)")
+        return 1 if self.failures else 0
 
 
 def _redis(s: Settings) -> Any:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from typing import Any
 
 from redis import Redis
 
@@ -66,3 +67,15 @@ class InProcessPipeline:
             for name, process in self.stages:
                 article = run_stage(name, process, article)
             yield article
+
+    def documents(self, articles: Iterable[Article],
+                  on_error: Callable[[Article, Exception], None]) -> Iterator[dict[str, Any]]:
+        """The indexed documents of the articles that pass every stage; a failing article is
+        reported to `on_error` and the run goes on."""
+        for article in articles:
+            try:
+                done = next(self.run([article]))
+            except Exception as exc:  # one bad article must not stop the run
+                on_error(article, exc)
+                continue
+            yield done.document()

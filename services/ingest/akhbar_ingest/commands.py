@@ -4,14 +4,13 @@ through the `akhbar.commands` entry-point group."""
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
 
+from akhbar.cli import JsonlSink
 from akhbar.contract import SourceError, TransientError
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
@@ -113,21 +112,12 @@ def cmd_fetch(args: argparse.Namespace, s: Settings) -> int:
         ctx.fetcher.close()
     _report_errors(result)
     pipeline = InProcessPipeline(StageContext(s))
-    failures, written = len(result.errors), 0
-    sink = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
-    with sink:
-        for article in result.articles:
-            try:
-                done = next(pipeline.run([article]))
-            except Exception as exc:  # one bad article must not stop the run
-                err.print(f"[red]failed[/] {article.url}: {type(exc).__name__}: {exc}")
-                failures += 1
-                continue
-            sink.write(json.dumps(done.document(), ensure_ascii=False) + "\n")
-            written += 1
+    with JsonlSink(args.out) as sink:
+        sink.failures += len(result.errors)
+        sink.write(pipeline.documents(result.articles, lambda a, exc: sink.failed(
+            f"{a.url}: {type(exc).__name__}: {exc}")))
     commit(result, ctx)
-    err.print(f"{written} document(s) written to {args.out}, {failures} failure(s)")
-    return 1 if failures else 0
+    return sink.report()
 
 
 def auto(feed: FeedConfig, ctx: SourceContext) -> SourceResult:
