@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Task
 
-from akhbar.contract import Envelope, SourceError, TransientError
+from akhbar.contract import Article, Envelope, SourceError, TransientError
 from akhbar.queues import INGEST, make_app, send_jobs, send_message, task_name
 from akhbar.settings import get_settings
 from akhbar.worker import StageRuntime, delivery
@@ -94,8 +94,7 @@ def file_jobs(message: dict[str, Any]) -> None:
     except (FileRejected, OSError) as exc:
         box.fail(path, str(exc) if isinstance(exc, FileRejected) else f"cannot read: {exc}")
         return
-    jobs = [Envelope(route=settings.route, article=a).to_message() for a in result.articles]
-    send_jobs(app, settings.route[0], jobs, settings.jobs_per_message)
+    send_articles(result.articles)
     try:
         box.finish(path, result.errors)
     except FileNotFoundError:
@@ -140,10 +139,14 @@ def poll_feed(name: str) -> int:
         return 0
     for e in result.errors:
         log.warning("feed %s: skipped %s: %s", name, e["url"], e["error"])
-    jobs = [Envelope(route=settings.route, article=a).to_message() for a in result.articles]
-    if jobs:
-        send_jobs(app, settings.route[0], jobs, settings.jobs_per_message)
+    send_articles(result.articles)
     commit(result, ctx)
-    log.info("feed %s: %d new article(s)%s", name, len(jobs),
+    log.info("feed %s: %d new article(s)%s", name, len(result.articles),
              " (not modified)" if result.not_modified else "")
-    return len(jobs)
+    return len(result.articles)
+
+
+def send_articles(articles: list[Article]) -> None:
+    """One job per article, on its way to the first stage of the route."""
+    jobs = [Envelope(route=settings.route, article=a).to_message() for a in articles]
+    send_jobs(app, settings.route[0], jobs, settings.jobs_per_message)
