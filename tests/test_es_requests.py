@@ -224,7 +224,7 @@ def _document_fields(doc: dict[str, Any], prefix: str = "") -> dict[str, list[An
     out: dict[str, list[Any]] = {}
     for key, value in doc.items():
         items = value if isinstance(value, list) else [value]
-        if items and all(isinstance(v, dict) for v in items):
+        if items and all(isinstance(v, dict) and set(v) != {"lat", "lon"} for v in items):
             for item in items:
                 for path, values in _document_fields(item, f"{prefix}{key}.").items():
                     out.setdefault(path, []).extend(values)
@@ -242,6 +242,8 @@ def _fits(mapping_type: str, value: Any) -> bool:
         return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
     if mapping_type == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
+    if mapping_type == "geo_point":
+        return set(value) == {"lat", "lon"}
     return mapping_type == "float" and isinstance(value, int | float)
 
 

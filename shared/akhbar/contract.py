@@ -73,6 +73,42 @@ class Normalized(_Model):
     body: str = ""
 
 
+EntityKind = Literal["persons", "organizations", "locations", "misc"]
+
+
+class Mention(_Model):
+    """A named entity in its normalised form (orthography folded, clitics removed)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    count: int = Field(ge=1)
+
+
+class Entities(_Model):
+    """Named entities by kind, deduplicated, most mentioned first."""
+
+    persons: list[Mention] = Field(default_factory=list)
+    organizations: list[Mention] = Field(default_factory=list)
+    locations: list[Mention] = Field(default_factory=list)
+    misc: list[Mention] = Field(default_factory=list)
+
+
+class GeoPoint(_Model):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Place(_Model):
+    """A location mention resolved against the gazetteer."""
+
+    name: str = Field(min_length=1, max_length=200)  # as mentioned, normalised
+    label: str  # the gazetteer's Arabic name
+    geonames_id: str | None = None  # None for countries and regions without one
+    location: GeoPoint
+    country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    kind: Literal["city", "region", "country"]
+    count: int = Field(ge=1)
+
+
 class Article(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     id: str = Field(pattern=r"^[0-9a-f]{32}$")
@@ -88,6 +124,8 @@ class Article(_Model):
     language: str | None = None
     paragraph_languages: list[str] = Field(default_factory=list)
     normalized: Normalized = Field(default_factory=Normalized)
+    entities: Entities = Field(default_factory=Entities)
+    places: list[Place] = Field(default_factory=list)
     story_id: str | None = None
     duplicate_of: str | None = None
     ingested_at: AwareDatetime
