@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="akhbar-index")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("setup", help="apply ILM policy, index template and alias; import the "
-                                     "Kibana data view")
+                                     "Kibana data view and dashboard")
     p.add_argument("--no-kibana", action="store_true", help="skip the Kibana import")
     args = parser.parse_args(argv)
     s = get_settings()

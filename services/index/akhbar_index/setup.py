@@ -1,5 +1,5 @@
 """Idempotent setup of Elasticsearch (ILM policy, index template, first index with the write
-alias) and Kibana (data view), from the JSON files under infra/. Run by the one-shot `setup`
+alias) and Kibana (data view, dashboard), from the files under infra/. Run by the one-shot `setup`
 container and again, for Elasticsearch, by every index worker at start."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from akhbar.settings import Settings
 log = logging.getLogger(__name__)
 POLICY = TEMPLATE = "akhbar-articles"
 FIRST_INDEX = "akhbar-articles-000001"
+DATA_VIEW_FILE = "data-view.ndjson"
 
 
 def load(infra: Path, relative: str) -> dict[str, Any]:
@@ -50,14 +51,24 @@ def wait_for(es: Elasticsearch, timeout_s: float = 300.0) -> None:
             time.sleep(2)
 
 
+def kibana_files(infra: Path) -> list[Path]:
+    """Every infra/kibana/*.ndjson, the data view first (the other objects reference it), then
+    by name, so that each import finds what it references already in Kibana."""
+    files = sorted((infra / "kibana").glob("*.ndjson"))
+    return sorted(files, key=lambda f: f.name != DATA_VIEW_FILE)
+
+
 def setup_kibana(s: Settings) -> None:
-    ndjson = s.infra_dir / "kibana" / "data-view.ndjson"
     auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None
-    resp = httpx.post(f"{s.kibana_url}/api/saved_objects/_import", params={"overwrite": "true"},
-                      headers={"kbn-xsrf": "true"}, auth=auth, timeout=60.0,
-                      files={"file": (ndjson.name, ndjson.read_bytes(), "application/ndjson")})
-    resp.raise_for_status()
-    result = resp.json()
-    if not result.get("success"):
-        raise RuntimeError(f"Kibana import failed: {result.get('errors')}")
-    log.info("Kibana: imported %s saved object(s)", result.get("successCount"))
+    for ndjson in kibana_files(s.infra_dir):
+        resp = httpx.post(f"{s.kibana_url}/api/saved_objects/_import",
+                          params={"overwrite": "true"}, headers={"kbn-xsrf": "true"}, auth=auth,
+                          timeout=60.0,
+                          files={"file": (ndjson.name, ndjson.read_bytes(), "application/ndjson")})
+        resp.raise_for_status()
+        result = resp.json()
+        # Kibana answers 200 even when objects fail: success is false and errors names them.
+        if not result.get("success"):
+            raise RuntimeError(f"Kibana import of {ndjson.name} failed: {result.get('errors')}")
+        log.info("Kibana: imported %s saved object(s) from %s",
+                 result.get("successCount"), ndjson.name)
