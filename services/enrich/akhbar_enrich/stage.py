@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from akhbar.contract import Article
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_enrich.language import languages
 from akhbar_enrich.similarity import (
-    DUP,
-    STORY,
-    Space,
+    Features,
     band_keys,
-    dup_features,
-    hashed,
+    features,
+    is_duplicate,
     jaccard,
+    page_key,
+    same_story,
     signature,
-    story_features,
-    words,
 )
-from akhbar_enrich.store import Known, MemoryStore, RedisStore, SimilarityStore
+from akhbar_enrich.store import Decision, Known, MemoryStore, RedisStore, SimilarityStore
 
 PARAGRAPH_SEP = "\n\n"
-# Verified per space and article, most shared bands first: keeps the cost per article flat.
-MAX_CANDIDATES = 10
+# Verified per article, most shared bands first: keeps the cost per article flat.
+MAX_CANDIDATES = 20
+# Commits refused because a similar article was committed meanwhile, before storing regardless:
+# each retry needs a new arrival within one round trip, so more than a few means a stampede.
+MAX_COMMIT_ATTEMPTS = 4
 WINDOW_S = 30 * 24 * 3600  # similarity state is kept this long in Redis
 
 
@@ -44,40 +43,44 @@ def process(article: Article, store: SimilarityStore) -> Article:
     return a
 
 
-def assign(a: Article, store: SimilarityStore) -> tuple[str, str | None]:
+def assign(a: Article, store: SimilarityStore) -> Decision:
     """(story_id, duplicate_of). A redelivered article gets back what it was given before."""
-    seen = store.get([a.id]).get(a.id)
-    if seen is not None:
-        return seen.story_id, seen.duplicate_of
-    body_words = words(a.normalized.body)
-    feats = {DUP.name: hashed(dup_features(body_words)),
-             STORY.name: hashed(story_features(words(a.normalized.title) + body_words))}
-    feats = {name: f for name, f in feats.items() if len(f)}
-    bands = {s.name: band_keys(signature(feats[s.name]), s) for s in (DUP, STORY)
-             if s.name in feats}
-    found = store.candidates(bands, MAX_CANDIDATES)  # one round trip for every space
-    ids = sorted({i for c in found.values() for i in c if i != a.id})
-    known = store.get(ids, tuple(bands))
-    duplicate_of = _best(DUP, feats, found, known)
-    story_hit = _best(STORY, feats, found, known)
-    story_id = a.id
-    if duplicate_of is not None:
-        original = known[duplicate_of]
-        duplicate_of = original.duplicate_of or duplicate_of  # point at the first copy
-        story_id = original.story_id
-    elif story_hit is not None:
-        story_id = known[story_hit].story_id
-    store.add(a.id, Known(story_id, duplicate_of, feats), bands)
-    return story_id, duplicate_of
+    feats = features(a.normalized.title, a.normalized.body)
+    at = (a.published_at or a.ingested_at).timestamp()
+    bands = band_keys(signature(feats.story)) if len(feats.story) else []
+    page = page_key(a.url)
+    found = store.lookup(a.id, bands, at, page, MAX_CANDIDATES)  # one round trip
+    if found.seen:
+        return found.seen
+    since = found.seq
+    known = store.get([i for i in {*found.candidates, found.page_owner} if i])
+    for attempt in range(MAX_COMMIT_ATTEMPTS):
+        decision = decide(a.id, feats, known, found.page_owner)
+        last = attempt == MAX_COMMIT_ATTEMPTS - 1
+        result = store.commit(a.id, Known(*decision, at, feats), bands, page,
+                              None if last else since)
+        if result.status != "moved":
+            break
+        known |= store.get(list(result.arrivals))  # re-decide with what arrived meanwhile
+        since = result.seq
+    return result.seen or decision  # seen: a redelivery of this article was stored meanwhile
 
 
-def _best(space: Space, feats: dict[str, np.ndarray], found: dict[str, list[str]],
-          known: dict[str, Known]) -> str | None:
-    """The most similar known article in `space` above its threshold, if any."""
-    if space.name not in feats:
-        return None
-    scored = [(jaccard(feats[space.name], known[i].features[space.name]), i)
-              for i in found.get(space.name, []) if i in known
-              and space.name in known[i].features]
-    best = max(scored, default=None)
-    return best[1] if best is not None and best[0] >= space.threshold else None
+def decide(article_id: str, feats: Features, known: dict[str, Known],
+           page_owner: str | None) -> Decision:
+    """(story_id, duplicate_of) of an article given the known articles it is compared with:
+    a copy of the same page, else of the closest duplicate, else in the closest story."""
+    if page_owner in known:
+        return _copy_of(page_owner, known[page_owner])
+    copies = [(jaccard(feats.dup, k.features.dup), i) for i, k in known.items()
+              if is_duplicate(feats, k.features)]
+    if copies:
+        best = max(copies)[1]
+        return _copy_of(best, known[best])
+    stories = [(jaccard(feats.story, k.features.story), i) for i, k in known.items()
+               if same_story(feats, k.features)]
+    return (known[max(stories)[1]].story_id if stories else article_id), None
+
+
+def _copy_of(i: str, original: Known) -> tuple[str, str]:
+    return original.story_id, original.duplicate_of or i  # point at the first copy

@@ -1,29 +1,56 @@
 """Where similarity state lives: Redis for workers (so every enrich worker sees the same
-articles), a dict for in-process runs.
+articles), plain Python structures for in-process runs. Both keep the same rules:
 
-On Redis each call is one round trip: the band sets are read and written by two small Lua
-scripts rather than one command per band (about a hundred bands per article; datasketch's own
-Redis storage, one request per band, measured ~9 ms per query+insert here). Candidates are
-counted and ranked inside Redis, so only the best few ids travel.
+- LSH bands hold (time, article) and only their BAND_CAP most recent members, so the cost of a
+  lookup stays flat however long the store has been filled (a band shared by a boilerplate
+  phrase would otherwise collect every article ever seen);
+- a lookup only counts members whose time is within MATCH_WINDOW_S of the article's;
+- a commit is refused when an article sharing a band was committed since the lookup (it returns
+  those "arrivals" instead): two workers that see two copies of a new story at the same instant
+  cannot both open a story, the second one re-decides against the first. On Redis the check and
+  the write are one Lua script, so commits are serialised.
+
+On Redis each call is one round trip (about a hundred band keys per article travel as one
+space-separated argument rather than a hundred arguments: cheaper to encode client-side;
+standalone Redis, not Redis Cluster). Candidates are counted and ranked inside Redis, so only
+the best few ids travel.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-from typing import Protocol
+import bisect
+import hashlib
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 import numpy as np
 from redis import Redis
 
+from akhbar_enrich.similarity import Features
+
 FEATURE_DTYPE = np.uint64
-# Band keys travel as one space-separated argument: a hundred separate arguments cost more to
-# encode client-side than the script costs to run (standalone Redis; not for Redis Cluster).
-# ARGV[1]: band keys; ARGV[2]: how many ids to return, most shared bands first (ties by id).
-_TOP = """
+FEATURE_FIELDS = ("feat:dup", "feat:story")
+# Copies of a dispatch arrive within hours; three days also covers next-day republication and
+# papers that print yesterday's agency copy, while unrelated years-apart texts (anniversaries,
+# recurring formats) are never matched.
+MATCH_WINDOW_S = 3 * 24 * 3600
+# Most recent members kept per band. A band of two MinHash rows is shared by articles with a
+# common content-word pair; 64 recent members keeps every copy of a live story (at most a few
+# dozen papers carry one dispatch) while bounding the work of a lookup.
+BAND_CAP = 64
+# Commits remembered for the arrival check: far more than can happen during one assignment.
+RECENT_CAP = 1024
+
+# ARGV: doc key; band keys; how many ids to return; lowest and highest time; page key ('' if
+# none); sequence key. Returns {'known', story id, duplicate of} for an article already stored,
+# else {sequence, page owner or '', ids most shared bands first (ties by id)}.
+_LOOKUP = """
+local seen = redis.call('HMGET', ARGV[1], 'story_id', 'duplicate_of')
+if seen[1] then return {'known', seen[1], seen[2]} end
 local count, ids = {}, {}
-for key in string.gmatch(ARGV[1], '%S+') do
-  for _, id in ipairs(redis.call('SMEMBERS', key)) do
+for key in string.gmatch(ARGV[2], '%S+') do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[4], ARGV[5])) do
     if count[id] == nil then count[id] = 0; ids[#ids + 1] = id end
     count[id] = count[id] + 1
   end
@@ -32,19 +59,44 @@ table.sort(ids, function(a, b)
   if count[a] ~= count[b] then return count[a] > count[b] end
   return a < b
 end)
-local out = {}
-for i = 1, math.min(tonumber(ARGV[2]), #ids) do out[i] = ids[i] end
+local owner = ARGV[6] ~= '' and redis.call('GET', ARGV[6]) or ''
+local out = {redis.call('GET', ARGV[7]) or '0', owner}
+for i = 1, math.min(tonumber(ARGV[3]), #ids) do out[#out + 1] = ids[i] end
 return out
 """
-# ARGV[1]: band keys; ARGV[2]: article id; ARGV[3]: time to live in seconds.
-_ADD = """
-local n = 0
-for key in string.gmatch(ARGV[1], '%S+') do
-  redis.call('SADD', key, ARGV[2])
-  redis.call('EXPIRE', key, ARGV[3])
-  n = n + 1
+# ARGV: doc key; article id; sequence seen at lookup ('' = store regardless); band keys; time;
+# lowest and highest time; page key ('' if none); ttl; band cap; sequence key; recent key;
+# recent cap; story id; duplicate of ('' if none); dup features; story features.
+# Returns {'known', story id, duplicate of} | {'moved', sequence, arrival ids…} |
+# {'stored', sequence}.
+_COMMIT = """
+local seen = redis.call('HMGET', ARGV[1], 'story_id', 'duplicate_of')
+if seen[1] then return {'known', seen[1], seen[2]} end
+local seq = tonumber(redis.call('GET', ARGV[11]) or '0')
+if ARGV[3] ~= '' and seq > tonumber(ARGV[3]) then
+  local out = {'moved', tostring(seq)}
+  local lo, hi = tonumber(ARGV[6]), tonumber(ARGV[7])
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', ARGV[12], '(' .. ARGV[3], '+inf')) do
+    for key in string.gmatch(ARGV[4], '%S+') do
+      local at = tonumber(redis.call('ZSCORE', key, id))
+      if at and at >= lo and at <= hi then out[#out + 1] = id; break end
+    end
+  end
+  if #out > 2 then return out end
 end
-return n
+redis.call('HSET', ARGV[1], 'story_id', ARGV[14], 'duplicate_of', ARGV[15], 'at', ARGV[5],
+           'feat:dup', ARGV[16], 'feat:story', ARGV[17])
+redis.call('EXPIRE', ARGV[1], ARGV[9])
+for key in string.gmatch(ARGV[4], '%S+') do
+  redis.call('ZADD', key, ARGV[5], ARGV[2])
+  redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[10]) - 1)
+  redis.call('EXPIRE', key, ARGV[9])
+end
+if ARGV[8] ~= '' then redis.call('SET', ARGV[8], ARGV[2], 'NX', 'EX', ARGV[9]) end
+seq = redis.call('INCR', ARGV[11])
+redis.call('ZADD', ARGV[12], seq, ARGV[2])
+redis.call('ZREMRANGEBYRANK', ARGV[12], 0, -tonumber(ARGV[13]) - 1)
+return {'stored', tostring(seq)}
 """
 
 
@@ -54,85 +106,149 @@ class Known:
 
     story_id: str
     duplicate_of: str | None
-    features: dict[str, np.ndarray]  # per space, `similarity.hashed` feature sets
+    at: float  # reference time, epoch seconds (published_at, else ingested_at)
+    features: Features
+
+
+Decision = tuple[str, str | None]  # (story_id, duplicate_of)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    seq: int = 0  # commits so far: one made after this is an arrival for `commit`
+    candidates: list[str] = field(default_factory=list)  # most shared bands first, in window
+    page_owner: str | None = None  # the article first stored under the same page key
+    seen: Decision | None = None  # the article is stored already (a redelivery)
+
+
+@dataclass(frozen=True)
+class Commit:
+    status: Literal["stored", "moved", "known"]  # moved: nothing written, see arrivals
+    seq: int = 0
+    arrivals: tuple[str, ...] = ()  # committed since `since`, sharing a band, in the window
+    seen: Decision | None = None  # known: what the first delivery of the article was given
 
 
 class SimilarityStore(Protocol):
-    def get(self, ids: list[str], spaces: tuple[str, ...] = ()) -> dict[str, Known]: ...
-    def candidates(self, bands: dict[str, list[str]], limit: int) -> dict[str, list[str]]: ...
-    def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None: ...
+    def get(self, ids: list[str]) -> dict[str, Known]: ...
+    def lookup(self, article_id: str, bands: list[str], at: float, page: str | None,
+               limit: int) -> Lookup: ...
+    def commit(self, article_id: str, known: Known, bands: list[str], page: str | None,
+               since: int | None) -> Commit: ...
 
 
-def _top(members: list[set[str]], limit: int) -> list[str]:
+def _top(counts: Counter[str], limit: int) -> list[str]:
     # More shared bands = more similar: the best candidates first, a bounded number of them.
-    hits: Counter[str] = Counter()
-    for m in members:
-        hits.update(m)
-    return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
+    return sorted(counts, key=lambda k: (-counts[k], k))[:limit]
 
 
 class MemoryStore:
-    def __init__(self) -> None:
-        self.known: dict[str, Known] = {}
-        self.buckets: dict[str, set[str]] = {}
+    """One process, one thread: the in-process pipeline."""
 
-    def get(self, ids: list[str], spaces: tuple[str, ...] = ()) -> dict[str, Known]:
+    def __init__(self, window_s: float = MATCH_WINDOW_S, band_cap: int = BAND_CAP) -> None:
+        self.window, self.cap = window_s, band_cap
+        self.known: dict[str, Known] = {}
+        self.bands: dict[str, list[tuple[float, str]]] = {}  # sorted by time, newest last
+        self.pages: dict[str, str] = {}
+        self.seq = 0
+        self.recent: deque[tuple[int, str]] = deque(maxlen=RECENT_CAP)
+
+    def get(self, ids: list[str]) -> dict[str, Known]:
         return {i: self.known[i] for i in ids if i in self.known}
 
-    def candidates(self, bands: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
-        return {space: _top([self.buckets.get(f"{space}:{b}", set()) for b in keys], limit)
-                for space, keys in bands.items()}
+    def _in_window(self, band: str, at: float) -> list[str]:
+        members = self.bands.get(band, [])
+        lo = bisect.bisect_left(members, (at - self.window, ""))
+        return [i for t, i in members[lo:] if t <= at + self.window]
 
-    def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None:
+    def _seen(self, article_id: str) -> Decision | None:
+        k = self.known.get(article_id)
+        return (k.story_id, k.duplicate_of) if k else None
+
+    def lookup(self, article_id: str, bands: list[str], at: float, page: str | None,
+               limit: int) -> Lookup:
+        if seen := self._seen(article_id):
+            return Lookup(seen=seen)
+        counts = Counter(i for b in bands for i in self._in_window(b, at))
+        return Lookup(self.seq, _top(counts, limit), self.pages.get(page) if page else None)
+
+    def commit(self, article_id: str, known: Known, bands: list[str], page: str | None,
+               since: int | None) -> Commit:
+        if seen := self._seen(article_id):
+            return Commit("known", seen=seen)
+        if since is not None and self.seq > since:
+            near = {i for b in bands for i in self._in_window(b, known.at)}
+            arrivals = tuple(i for s, i in self.recent if s > since and i in near)
+            if arrivals:
+                return Commit("moved", self.seq, arrivals)
         self.known[article_id] = known
-        for space, keys in bands.items():
-            for b in keys:
-                self.buckets.setdefault(f"{space}:{b}", set()).add(article_id)
+        for b in bands:
+            members = self.bands.setdefault(b, [])
+            bisect.insort(members, (known.at, article_id))
+            del members[:-self.cap]
+        if page:
+            self.pages.setdefault(page, article_id)
+        self.seq += 1
+        self.recent.append((self.seq, article_id))
+        return Commit("stored", self.seq)
 
 
 class RedisStore:
-    def __init__(self, redis: Redis, ttl_s: int, prefix: str = "akhbar:sim") -> None:
+    # Not "akhbar:sim", the layout before time windows (band sets, docs without a time): both can
+    # live side by side until the old keys expire.
+    def __init__(self, redis: Redis, ttl_s: int, prefix: str = "akhbar:similarity",
+                 window_s: float = MATCH_WINDOW_S, band_cap: int = BAND_CAP) -> None:
         self.r, self.ttl, self.prefix = redis, ttl_s, prefix
-        self._top = redis.register_script(_TOP)
-        self._add = redis.register_script(_ADD)
+        self.window, self.cap = window_s, band_cap
+        self._lookup = redis.register_script(_LOOKUP)
+        self._commit = redis.register_script(_COMMIT)
 
     def _doc(self, i: str) -> str:
         return f"{self.prefix}:doc:{i}"
 
-    def _band(self, space: str, band: str) -> str:
-        return f"{self.prefix}:{space}:{band}"
+    def _bands(self, bands: list[str]) -> str:
+        return " ".join(f"{self.prefix}:band:{b}" for b in bands)
 
-    def get(self, ids: list[str], spaces: tuple[str, ...] = ()) -> dict[str, Known]:
-        """Known articles among `ids`, with the feature sets of `spaces` only (they are the
-        bulk of the data)."""
-        fields = ["story_id", "duplicate_of", *(f"feat:{s}" for s in spaces)]
+    def _page(self, page: str | None) -> str:
+        # Hashed: page keys are long and may hold any character.
+        return (f"{self.prefix}:page:{hashlib.blake2b(page.encode(), digest_size=16).hexdigest()}"
+                if page else "")
+
+    def get(self, ids: list[str]) -> dict[str, Known]:
         pipe = self.r.pipeline(transaction=False)
         for i in ids:
-            pipe.hmget(self._doc(i), fields)
+            pipe.hmget(self._doc(i), "story_id", "duplicate_of", "at", *FEATURE_FIELDS)
         out = {}
-        for i, (story, dup, *feats) in zip(ids, pipe.execute(), strict=True):
+        for i, (story, dup, at, *feats) in zip(ids, pipe.execute(), strict=True):
             if story is not None:
-                out[i] = Known(story_id=story.decode(), duplicate_of=(dup or b"").decode() or None,
-                               features={s: np.frombuffer(f, dtype=FEATURE_DTYPE)
-                                         for s, f in zip(spaces, feats, strict=True) if f})
+                out[i] = Known(*_decision(story, dup), float(at),
+                               Features(*(np.frombuffer(f, dtype=FEATURE_DTYPE) for f in feats)))
         return out
 
-    def candidates(self, bands: dict[str, list[str]], limit: int) -> dict[str, list[str]]:
-        pipe = self.r.pipeline(transaction=False)
-        for space, keys in bands.items():
-            self._top(args=[" ".join(self._band(space, b) for b in keys), limit], client=pipe)
-        return {space: [i.decode() for i in ids]
-                for space, ids in zip(bands, pipe.execute(), strict=True)}
+    def lookup(self, article_id: str, bands: list[str], at: float, page: str | None,
+               limit: int) -> Lookup:
+        head, *rest = self._lookup(args=[
+            self._doc(article_id), self._bands(bands), limit, at - self.window,
+            at + self.window, self._page(page), f"{self.prefix}:seq"])
+        if head == b"known":
+            return Lookup(seen=_decision(*rest))
+        owner, *ids = rest
+        return Lookup(int(head), [i.decode() for i in ids], owner.decode() or None)
 
-    def add(self, article_id: str, known: Known, bands: dict[str, list[str]]) -> None:
-        pipe = self.r.pipeline(transaction=True)
-        doc = self._doc(article_id)
-        pipe.hset(doc, mapping={"story_id": known.story_id,
-                                "duplicate_of": known.duplicate_of or "",
-                                **{f"feat:{s}": v.astype(FEATURE_DTYPE).tobytes()
-                                   for s, v in known.features.items()}})
-        pipe.expire(doc, self.ttl)
-        keys = " ".join(self._band(s, b) for s, bs in bands.items() for b in bs)
-        if keys:
-            self._add(args=[keys, article_id, self.ttl], client=pipe)
-        pipe.execute()
+    def commit(self, article_id: str, known: Known, bands: list[str], page: str | None,
+               since: int | None) -> Commit:
+        status, *rest = self._commit(args=[
+            self._doc(article_id), article_id, "" if since is None else since,
+            self._bands(bands), known.at, known.at - self.window, known.at + self.window,
+            self._page(page), self.ttl, self.cap, f"{self.prefix}:seq",
+            f"{self.prefix}:recent", RECENT_CAP, known.story_id, known.duplicate_of or "",
+            known.features.dup.astype(FEATURE_DTYPE).tobytes(),
+            known.features.story.astype(FEATURE_DTYPE).tobytes()])
+        if status == b"known":
+            return Commit("known", seen=_decision(*rest))
+        seq, *arrivals = rest
+        return Commit(status.decode(), int(seq), tuple(i.decode() for i in arrivals))
+
+
+def _decision(story: bytes, duplicate_of: bytes | None) -> Decision:
+    return story.decode(), (duplicate_of or b"").decode() or None
