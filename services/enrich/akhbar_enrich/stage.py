@@ -20,7 +20,8 @@ from akhbar_enrich.similarity import (
 from akhbar_enrich.store import Decision, Known, MemoryStore, RedisStore, SimilarityStore
 
 PARAGRAPH_SEP = "\n\n"
-# Verified per article, most shared bands first: keeps the cost per article flat.
+# Verified per article, most shared bands first: keeps the cost per article flat. The
+# calibration pairs gain a little story recall with 20 rather than 10, nothing with 40.
 MAX_CANDIDATES = 20
 # Commits refused because a similar article was committed meanwhile, before storing regardless:
 # each retry needs a new arrival within one round trip, so more than a few means a stampede.

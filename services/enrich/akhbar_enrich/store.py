@@ -194,8 +194,10 @@ class MemoryStore:
 
 
 class RedisStore:
-    # Not "akhbar:sim", the layout before time windows (band sets, docs without a time): both can
-    # live side by side until the old keys expire.
+    """Shared by every enrich worker. Keys live under `prefix`; not "akhbar:sim", the layout
+    before time windows (band sets, docs without a time), so both can live side by side until
+    the old keys expire."""
+
     def __init__(self, redis: Redis, ttl_s: int, prefix: str = "akhbar:similarity",
                  window_s: float = MATCH_WINDOW_S, band_cap: int = BAND_CAP) -> None:
         self.r, self.ttl, self.prefix = redis, ttl_s, prefix
