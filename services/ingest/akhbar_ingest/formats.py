@@ -21,6 +21,8 @@ from akhbar.stages import worker_name
 RAW_TYPES = {".txt": "text/plain", ".text": "text/plain", ".html": "text/html", ".htm": "text/html"}
 FIELDS = {"title", "body", "url", "published_at", "source", "author"}
 SUFFIXES = (*RAW_TYPES, ".json", ".jsonl", ".ndjson")
+JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
+              type(None): "null"}
 
 
 class FileRejected(SourceError):
@@ -80,20 +82,25 @@ def raw_article(data: bytes, media_type: str, source: Source, filename: str) -> 
 def record_article(obj: Any, default_source: Source) -> Article:
     """One JSON article record → Article (strict: unknown fields are named in the error)."""
     if not isinstance(obj, dict):
-        raise FileRejected(f"an article must be a JSON object, got {type(obj).__name__}")
+        kind = JSON_TYPES.get(type(obj), type(obj).__name__)
+        raise FileRejected(f"an article must be a JSON object, got {kind}")
     unknown = sorted(set(obj) - FIELDS)
     if unknown:
         raise FileRejected(f"unknown field(s) {unknown}; allowed: {sorted(FIELDS)}")
+    try:  # "\ud800" alone is valid JSON but not text: nothing downstream could encode it
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FileRejected(f"lone surrogate {exc.object[exc.start:exc.end]!r} in a string "
+                           "(half of a UTF-16 pair, not a character)") from None
     title, body = obj.get("title") or "", obj.get("body") or ""
     if not isinstance(title, str) or not isinstance(body, str):
         raise FileRejected("title and body must be strings")
     if not (title.strip() or body.strip()):
         raise FileRejected("article has neither title nor body")
     src = obj.get("source")
-    try:
+    try:  # the source is validated as part of the Article, so errors name `source.…`
         source = (default_source if src is None else
-                  Source(name=src, kind=default_source.kind) if isinstance(src, str) else
-                  Source.model_validate(src))
+                  {"name": src, "kind": default_source.kind} if isinstance(src, str) else src)
         published = obj.get("published_at")
         return Article(
             id=article_id(url=obj.get("url"), title=title, body=body),
@@ -109,11 +116,20 @@ def record_article(obj: Any, default_source: Source) -> Article:
 def _json(data: bytes, where: str) -> Any:
     try:
         return json.loads(data)  # json detects UTF-8/16/32 itself (RFC 8259)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise FileRejected(f"{where} is nested too deeply (arrays or objects inside one "
+                           "another beyond Python's recursion limit)") from None
+    except ValueError as exc:  # also undecodable bytes and integers of over 4300 digits
         raise FileRejected(f"{where} is not valid JSON: {exc}") from None
 
 
 def _read_lines(data: bytes, source: Source) -> ReadResult:
+    encoding = json.detect_encoding(data)
+    if encoding not in ("utf-8", "utf-8-sig"):  # UTF-16/32 cannot be split into lines as bytes
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"file is not valid {encoding}: {exc}") from None
     result = ReadResult()
     for n, line in enumerate(data.splitlines(), start=1):
         if not line.strip():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from akhbar.contract import utcnow
 
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", ".swp")
 MAX_NAME_BYTES = 200
+SYMLINK_REASON = ("symbolic links are not followed (the inbox only reads files that are "
+                  "inside it)")
 
 
 class Inbox:
@@ -43,8 +46,7 @@ class Inbox:
                 if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
                     continue
                 if entry.is_symlink():
-                    self.fail_unclaimed(Path(entry.path), "symbolic links are not followed "
-                                        "(the inbox only reads files that are inside it)")
+                    self.fail_unclaimed(Path(entry.path), SYMLINK_REASON)
                     continue
                 if entry.is_file(follow_symlinks=False):
                     yield Path(entry.path)
@@ -52,9 +54,14 @@ class Inbox:
     def quiet(self, path: Path) -> bool:
         """True once the file has not been modified for `stable_seconds` (fully written)."""
         try:
-            return time.time() - path.stat().st_mtime >= self.stable_seconds
+            st = path.stat()
         except FileNotFoundError:
             return False
+        now = time.time()
+        # An mtime ahead of our clock (a copy keeping the times of a machine whose clock is
+        # ahead) says nothing about when the file was written here; its inode change time does.
+        changed = st.st_mtime if st.st_mtime <= now else st.st_ctime
+        return now - changed >= self.stable_seconds
 
     def sweep(self) -> list[Path]:
         """Claim every quiet candidate; returns the claimed paths."""
@@ -65,11 +72,17 @@ class Inbox:
         os.replace(claimed, _free(self.root / original_name(claimed)))
 
     def claim(self, path: Path) -> Path | None:
-        """Move a finished file into .work/; None if someone else took it first."""
+        """Move a finished file into .work/; None if someone else took it first, or if it is
+        no longer a regular file (then it is filed as failed)."""
         target = self.work / f"{uuid.uuid4().hex[:12]}__{safe_name(path.name)}"
         try:
             os.rename(path, target)
         except FileNotFoundError:
+            return None
+        # Checked again once in .work/, where only ingest writes: the file may have been
+        # replaced by a symlink (to anywhere) or a FIFO between the scan and the rename.
+        if not stat.S_ISREG(os.lstat(target).st_mode):
+            self.fail(target, SYMLINK_REASON if target.is_symlink() else "not a regular file")
             return None
         return target
 
@@ -91,16 +104,16 @@ class Inbox:
                 "rejected": errors})
         return dest
 
-    def fail(self, claimed: Path, reason: str) -> Path:
-        dest = _free(self.failed / original_name(claimed))
+    def fail(self, claimed: Path, reason: str, name: str | None = None) -> Path:
+        dest = _free(self.failed / (name or original_name(claimed)))
         os.replace(claimed, dest)
         _write_json(dest.with_name(dest.name + ".error.json"),
                     {"file": dest.name, "error": reason, "at": utcnow().isoformat()})
         return dest
 
     def fail_unclaimed(self, path: Path, reason: str) -> None:
-        try:
-            self.fail(path, reason)
+        try:  # its name is still the one it was dropped with: made safe here
+            self.fail(path, reason, safe_name(path.name))
         except FileNotFoundError:
             pass
 
@@ -108,6 +121,9 @@ class Inbox:
 def safe_name(name: str) -> str:
     """A name that is safe to show and to create: no control or bidi-override characters,
     no path separators, bounded length (the suffix is kept so the format stays known)."""
+    # Bytes that are not UTF-8 (os.fsdecode keeps them as lone surrogates) become U+FFFD:
+    # a surrogate cannot be encoded into the name, a log line or the error sidecar.
+    name = os.fsencode(name).decode("utf-8", "replace")
     cleaned = "".join("_" if (ord(c) < 32 or c in "/\\\x7f" or 0x202A <= ord(c) <= 0x202E
                               or 0x2066 <= ord(c) <= 0x2069) else c for c in name)
     cleaned = cleaned.lstrip(".") or "unnamed"

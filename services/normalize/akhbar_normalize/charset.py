@@ -22,24 +22,37 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Return (text, encoding). `declared` (HTTP header, meta) is tried after BOMs and UTF-8."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
-            return _strict(data, enc), enc
-    try:
-        return data.decode("utf-8"), "utf_8"
-    except UnicodeDecodeError:
-        pass
+            return _text(_strict(data, enc)), enc
+    text = _utf8(data)
+    if text is not None and "\x00" not in text:  # with NULs: UTF-16 without a BOM, or binary
+        return text, "utf_8"
     if declared:
         try:
-            return data.decode(codecs.lookup(declared).name), codecs.lookup(declared).name
+            return _text(data.decode(codecs.lookup(declared).name)), codecs.lookup(declared).name
         except (LookupError, UnicodeDecodeError):
             pass
     best = from_bytes(data, cp_isolation=SUPPORTED).best()
     if best is None or best.encoding not in SUPPORTED:
         raise UndecodableError(
             f"bytes are not valid text in any supported encoding ({', '.join(SUPPORTED)})")
-    text = str(best)
+    return _text(str(best)), best.encoding
+
+
+def _utf8(data: bytes) -> str | None:
+    """`data` as UTF-8, None if it is not. A last character cut off (a truncated copy) is
+    dropped rather than the whole text decoded in another encoding."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # raised only for the final bytes
+            return data[:exc.start].decode("utf-8")
+        return None
+
+
+def _text(text: str) -> str:
     if "\x00" in text:
         raise UndecodableError("binary content (NUL characters after decoding)")
-    return text, best.encoding
+    return text
 
 
 def _strict(data: bytes, enc: str) -> str:

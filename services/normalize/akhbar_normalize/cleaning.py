@@ -88,6 +88,8 @@ def clean(lines: list[str], title: str | None,
         title, lines = (lines[0], lines[1:]) if lines else ("", [])
     out = Cleaned(title=title)
     seen = {search_form(title)}
+    # English paragraphs are photo captions in an Arabic article, the text of an English one.
+    english_captions = latin_share(title) < LATIN_SHARE
     for i, line in enumerate(lines):
         key = search_form(line)
         if key in seen or is_boilerplate(line):
@@ -102,7 +104,7 @@ def clean(lines: list[str], title: str | None,
             out.credit = m["credit"].strip()
         elif out.date is None and i < date_lines and (d := date_of(line)) is not None:
             out.date, out.date_raw = d, line
-        elif is_english_caption(line) or is_arabic_caption(line):
+        elif (english_captions and is_english_caption(line)) or is_arabic_caption(line):
             out.captions.append(line)
         else:
             out.paragraphs.append(line)
