@@ -6,7 +6,7 @@ SERVICES := ingest normalize enrich index
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) requirements-dev.txt \
 	constraints.txt
 
-.PHONY: install test lint bench bench-search constraints clean
+.PHONY: install test lint bench bench-search bench-ner train-ner constraints clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,13 @@ bench: install
 
 bench-search: install
 	$(BIN)/python bench/search_quality.py
+
+bench-ner: install
+	$(BIN)/python bench/ner.py
+
+# Retrain the entity model from ../shared/data (then commit akhbar_enrich/data/ner*).
+train-ner: install
+	$(BIN)/python -m akhbar_enrich.ner_training
 
 # Re-pin every package after a dependency change (then review the diff).
 constraints: install

@@ -135,11 +135,12 @@ def geocode(locations: list[Mention]) -> list[Place]:
 
     A name with several places is resolved by, in turn: the countries the article's other
     mentions point at (weighted by their counts), the Arab world, the kind (country, then city,
-    then region) and the population.
+    then region) and the population. Mentions of one place (سورية, سوريا) become one place,
+    named as its most mentioned spelling, with their counts added.
     """
     found = [(m, entries) for m in locations if (entries := lookup(m.name))]
     pointed = [_country_pointed(entries) for _, entries in found]
-    places = []
+    merged: dict[Entry, list[Mention]] = {}
     for i, (mention, entries) in enumerate(found):
         support: Counter[str] = Counter()
         for j, ((other, _), country) in enumerate(zip(found, pointed, strict=True)):
@@ -147,8 +148,9 @@ def geocode(locations: list[Mention]) -> list[Place]:
                 support[country] += other.count
         best = max(entries, key=lambda e: (support[e.country], e.country in ARAB_LEAGUE,
                                            KIND_RANK[e.kind], e.population))
-        places.append(_place(mention, best))
-    return places
+        merged.setdefault(best, []).append(mention)
+    return [_place(max(ms, key=lambda m: m.count), e, sum(m.count for m in ms))
+            for e, ms in merged.items()]
 
 
 def _country_pointed(entries: tuple[Entry, ...]) -> str | None:
@@ -159,8 +161,8 @@ def _country_pointed(entries: tuple[Entry, ...]) -> str | None:
     return countries.pop() if len(countries) == 1 else None
 
 
-def _place(mention: Mention, e: Entry) -> Place:
+def _place(mention: Mention, e: Entry, count: int) -> Place:
     return Place(name=mention.name, label=e.label,
                  geonames_id=e.id if e.kind == "city" else None,
                  location=GeoPoint(lat=e.lat, lon=e.lon), country_code=e.country or None,
-                 kind=e.kind, count=mention.count)
+                 kind=e.kind, count=count)

@@ -1,4 +1,5 @@
-"""The enrich stage: languages, then duplicate and story assignment against what was seen."""
+"""The enrich stage: languages, named entities and places, then duplicate and story assignment
+against what was seen."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from functools import partial
 
 from akhbar.contract import Article
 from akhbar.stages import ProcessFn, StageContext
-from akhbar_enrich.language import languages
+from akhbar_enrich.entities import entities
+from akhbar_enrich.language import detect, languages
+from akhbar_enrich.places import geocode
 from akhbar_enrich.similarity import (
     Features,
     band_keys,
@@ -40,6 +43,11 @@ def process(article: Article, store: SimilarityStore) -> Article:
     paragraphs = [p for p in a.body.split(PARAGRAPH_SEP) if p.strip()]
     doc_lang, a.paragraph_languages = languages(paragraphs)
     a.language = doc_lang if paragraphs else languages([a.title])[0]
+    texts = [(detect(a.title), a.title), *zip(a.paragraph_languages, paragraphs, strict=True),
+             *((detect(c), c) for c in a.captions)]
+    a.entities = entities([t for lang, t in texts if lang == "ar"],
+                          [t for lang, t in texts if lang == "en"])
+    a.places = geocode(a.entities.locations)
     a.story_id, a.duplicate_of = assign(a, store)
     return a
 

@@ -1,0 +1,135 @@
+"""Arabic named entities: entity-level precision, recall and F1, and tagging throughput.
+Prints tables; asserts nothing.
+
+    .venv/bin/python bench/ner.py [--train FILE] [--test FILE] [--folds 5] [--json FILE]
+
+Quality follows the CoNLL rules: an entity counts when its span and its type are both exact
+(akhbar_enrich.entities.bio_spans reads the tags). Cross-validation trains on all folds but one
+and tags the held-out one, for each fold in turn; folds are contiguous blocks of sentences, so
+no article's names are in both parts. The lexicon (word clusters from unlabelled text, name
+lists) is the one `make train-ner` builds; it holds no labels. With --test FILE a model trained
+on the whole training file tags that file too.
+
+Throughput: the packaged model's `entities()` (what the enrich stage calls: title and body of an
+article, sentence splitting, tagging, normalisation) over SaudiNewsNet articles, in articles/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from akhbar_enrich.entities import bio_spans, entities
+from akhbar_enrich.ner_training import (
+    Sentence,
+    build_lexicon,
+    cross_validate,
+    read_conll,
+    tag,
+    train,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+TRAIN = DATA / "ner" / "anercorp-train.conll"
+GAZET = DATA / "ner" / "ANERGazet"
+NEWS = DATA / "news" / "saudinewsnet-2015-08-10.jsonl"
+TYPES = ("PERS", "LOC", "ORG", "MISC")
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4),
+            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0, "gold": tp + fn}
+
+
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+          ) -> dict[str, dict[str, float | int]]:
+    """Micro and per-type figures: exact span and type."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for g, p in zip(gold, predicted, strict=True):
+        gs, ps = set(bio_spans(g)), set(bio_spans(p))
+        for _, _, t in ps & gs:
+            tp[t] += 1
+        for _, _, t in ps - gs:
+            fp[t] += 1
+        for _, _, t in gs - ps:
+            fn[t] += 1
+    out = {"micro": prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))}
+    return out | {t: prf(tp[t], fp[t], fn[t]) for t in sorted({*TYPES, *tp, *fp, *fn})}
+
+
+def print_table(title: str, figures: dict[str, dict[str, float | int]]) -> None:
+    print(f"\n{title}\n| type | precision | recall | F1 | gold entities |\n|---|---|---|---|---|")
+    for name, f in figures.items():
+        print(f"| {name} | {f['precision']:.3f} | {f['recall']:.3f} | {f['f1']:.3f} "
+              f"| {f['gold']} |")
+
+
+def throughput(limit: int) -> dict[str, float | int]:
+    articles = []
+    with open(NEWS, encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            articles.append((record["title"], record["content"]))
+            if len(articles) == limit:
+                break
+    entities([articles[0][0]], [])  # load the model outside the timing
+    start = time.perf_counter()
+    found = sum(len(e.persons) + len(e.organizations) + len(e.locations) + len(e.misc)
+                for e in (entities([title, body], []) for title, body in articles))
+    seconds = time.perf_counter() - start
+    return {"articles": len(articles), "seconds": round(seconds, 2),
+            "articles_per_s": round(len(articles) / seconds, 1), "distinct_entities": found}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--train", type=Path, default=TRAIN)
+    ap.add_argument("--test", type=Path, help="a CoNLL file to evaluate a model trained on --train")
+    ap.add_argument("--folds", type=int, default=5, help="0 skips cross-validation")
+    ap.add_argument("--articles", type=int, default=500, help="articles for the throughput run")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    for need in (args.train, GAZET, NEWS):
+        if not need.exists():
+            sys.exit(f"{need} is absent (the developer data folder ../shared is not beside the "
+                     "repository)")
+    sentences: list[Sentence] = read_conll(args.train)
+    lexicon = build_lexicon(sentences, GAZET, NEWS)
+    results: dict[str, Any] = {"train": str(args.train), "sentences": len(sentences)}
+    if args.folds:
+        start = time.perf_counter()
+        predicted = cross_validate(sentences, lexicon, folds=args.folds)
+        cv = score([tags for _, tags in sentences], predicted)
+        results |= cv | {"folds": args.folds}
+        print_table(f"{args.folds}-fold cross-validation on {args.train.name} "
+                    f"({len(sentences)} sentences, {time.perf_counter() - start:.0f} s)", cv)
+    if args.test:
+        test = read_conll(args.test)
+        with tempfile.TemporaryDirectory() as tmp:
+            model = Path(tmp) / "model.crfsuite"
+            train(sentences, lexicon, model)
+            predicted = tag([tokens for tokens, _ in test], lexicon, model)
+        results["test"] = score([tags for _, tags in test], predicted)
+        print_table(f"trained on {args.train.name}, tested on {args.test.name}", results["test"])
+    results["throughput"] = throughput(args.articles)
+    t = results["throughput"]
+    print(f"\nthroughput (packaged model, title + body): {t['articles']} SaudiNewsNet articles "
+          f"in {t['seconds']} s = {t['articles_per_s']} articles/s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Tokens and CRF features for Arabic named entities, shared by training and tagging.
+
+Features look at the search form of each word (akhbar.orthography), its clitic-free stem,
+affixes, shape, the words around it, name-list and gazetteer membership and distributional
+word clusters, so that «وبوتين», «لبوتين» and «بوتين» share most of their evidence and a name
+never seen in training still resembles the names it is used like.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from akhbar.orthography import search_form
+from akhbar_enrich.places import lookup as place_lookup
+
+# Words (letters, digits, harakat, tatweel) or single punctuation marks.
+_TOKEN = re.compile(r"[\w\u0610-\u061a\u064b-\u065f\u0670\u0640]+|[^\w\s]")
+_ARABIC = re.compile(r"[\u0621-\u064a]")
+# Conjunction, then preposition, then article: the longest sequence is tried first.
+PROCLITICS = ("وبال", "فبال", "وكال", "ولل", "فلل", "وال", "فال", "بال", "كال", "لل", "ال",
+              "وب", "ول", "وك", "فب", "فل", "و", "ف", "ب", "ل", "ك")
+MIN_STEM = 2
+WINDOW = (-2, -1, 1, 2)
+CACHE_WORDS = 200_000
+
+Features = dict[str, float | str]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """What the model was trained with besides the words themselves (ner_training builds it)."""
+
+    lists: Mapping[str, frozenset[str]] = field(default_factory=dict)  # kind -> folded stems
+    clusters: Mapping[str, Sequence[int]] = field(default_factory=dict)  # folded word -> ids
+    names: Mapping[str, int] = field(default_factory=dict)  # folded word -> times in a name
+    # Word -> its features, own and as a neighbour: most tokens of news are frequent words.
+    cache: dict[str, WordFeatures] = field(default_factory=dict, compare=False, repr=False)
+
+
+def tokenize(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def stem(word: str) -> str:
+    """The folded word without its proclitics (kept when too little would remain)."""
+    for p in PROCLITICS:
+        if word.startswith(p) and len(word) - len(p) >= MIN_STEM:
+            return word[len(p):]
+    return word
+
+
+@lru_cache(maxsize=65536)
+def _is_place(stemmed: str) -> bool:
+    return bool(place_lookup(stemmed))
+
+
+def _shape(token: str) -> str:
+    if token.isdigit():
+        return "digit"
+    if _ARABIC.search(token):
+        return "arabic"
+    if token.isalpha():
+        return "upper" if token[:1].isupper() else "latin"
+    return "punct"
+
+
+def _word_features(folded: str, token: str, lex: Lexicon) -> Features:
+    s = stem(folded)
+    f: Features = {
+        "w": folded, "stem": s, "shape": _shape(token), "len": str(min(len(s), 8)),
+        "p1": s[:1], "p2": s[:2], "p3": s[:3], "p4": s[:4],
+        "s1": s[-1:], "s2": s[-2:], "s3": s[-3:], "s4": s[-4:],
+        "clitic": folded[:len(folded) - len(s)],
+    }
+    for kind, entries in lex.lists.items():
+        if s in entries or folded in entries:
+            f["list:" + kind] = 1.0
+    if len(s) > 2 and _is_place(s):
+        f["list:place"] = 1.0
+    for level, cluster in enumerate(lex.clusters.get(folded, ())):
+        f[f"c{level}"] = str(cluster)
+    return f
+
+
+@dataclass(frozen=True)
+class WordFeatures:
+    own: Features
+    stem: str
+    as_neighbour: dict[int, Features]  # offset -> features it gives the word at that offset
+
+
+def _word(token: str, lex: Lexicon) -> WordFeatures:
+    if (hit := lex.cache.get(token)) is not None:
+        return hit
+    folded = search_form(token) or token
+    own = _word_features(folded, token, lex)
+    context = {k: v for k, v in own.items() if k in ("w", "stem", "shape")
+               or k.startswith("list:")}
+    clusters = {k: v for k, v in own.items() if k[0] == "c" and k[1:].isdigit()}
+    as_neighbour = {d: {f"{d}:{k}": v for k, v in
+                        (context | clusters if abs(d) == 1 else context).items()}
+                    for d in WINDOW}
+    as_neighbour[-1]["-1:clitic"] = own["clitic"]
+    if len(lex.cache) >= CACHE_WORDS:
+        lex.cache.clear()
+    hit = lex.cache[token] = WordFeatures(own, str(own["stem"]), as_neighbour)
+    return hit
+
+
+def sentence_features(tokens: Sequence[str], lex: Lexicon) -> list[Features]:
+    """One feature dict per token: the word's own features plus its neighbours'."""
+    words = [_word(t, lex) for t in tokens]
+    out: list[Features] = []
+    n = len(tokens)
+    for i, w in enumerate(words):
+        f: Features = {"bias": 1.0, **w.own}
+        if i == 0:
+            f["first"] = 1.0
+        for d in WINDOW:
+            j = i + d
+            if 0 <= j < n:
+                f.update(words[j].as_neighbour[d])
+            else:
+                f[f"{d}:edge"] = 1.0
+        if i > 0:
+            f["-1|0"] = f"{words[i - 1].stem}|{w.stem}"
+        if i < n - 1:
+            f["0|+1"] = f"{w.stem}|{words[i + 1].stem}"
+        out.append(f)
+    return out
+
+
+def write_lexicon(lexicon: Lexicon, path: Path) -> None:
+    data = json.dumps({"lists": {k: sorted(v) for k, v in lexicon.lists.items()},
+                       "clusters": dict(sorted(lexicon.clusters.items())),
+                       "names": dict(lexicon.names)},
+                      ensure_ascii=False, separators=(",", ":"))
+    with open(path, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as gz:
+        gz.write(data.encode("utf-8"))
+
+
+def read_lexicon(path: Path) -> Lexicon:
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    return Lexicon(lists={k: frozenset(v) for k, v in data["lists"].items()},
+                   clusters={w: tuple(c) for w, c in data["clusters"].items()},
+                   names=data["names"])
