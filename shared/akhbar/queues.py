@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 
 from akhbar.contract import SCHEMA_VERSION, ContractError
-from akhbar.settings import Settings, get_settings
+from akhbar.settings import MAX_JOBS_PER_MESSAGE, Settings, get_settings
 
 INGEST = "ingest"
 
@@ -77,4 +77,7 @@ def unpack(message: Any) -> list[Any]:
             or not isinstance(message.get("jobs"), list) or not message["jobs"]):
         raise ContractError(f"a stage message must be {{'schema_version': {SCHEMA_VERSION}, "
                             "'jobs': [job, …]}")
+    if len(message["jobs"]) > MAX_JOBS_PER_MESSAGE:
+        raise ContractError(f"a stage message carries {len(message['jobs'])} jobs, above the "
+                            f"cap of {MAX_JOBS_PER_MESSAGE} (AKHBAR_JOBS_PER_MESSAGE)")
     return message["jobs"]

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _REPO_INFRA = _REPO_ROOT / "infra"
+MAX_JOBS_PER_MESSAGE = 1000  # hard cap, also enforced on receipt (akhbar.queues.unpack)
 
 
 class Settings(BaseSettings):
@@ -43,7 +44,8 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(3600, gt=0)
 
     task_events: bool = False  # Celery task events, for Flower's task list
-    jobs_per_message: int = Field(25, ge=1)  # articles carried by one message between stages
+    # articles carried by one message between stages (receivers refuse more than the cap)
+    jobs_per_message: int = Field(25, ge=1, le=MAX_JOBS_PER_MESSAGE)
 
     # Index stage: one _bulk per batch, flushed at this size or after this interval.
     bulk_size: int = Field(500, gt=0)

@@ -61,7 +61,12 @@ def parse_file(path: Path, data: bytes | None = None, *, source: Source | None =
         if max_bytes is not None and size > max_bytes:
             raise FileRejected(f"file is {size} bytes, above the limit of {max_bytes} bytes "
                                "(AKHBAR_MAX_FILE_BYTES)")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            # Bounded even if the file grows after the stat (a writer still holding it open).
+            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise FileRejected(f"file is more than {max_bytes} bytes, above the limit "
+                               "(AKHBAR_MAX_FILE_BYTES)")
     if not data.strip():
         raise FileRejected("file is empty")
     source = source or Source(name="inbox", kind="inbox")
