@@ -6,7 +6,7 @@ SERVICES := ingest normalize enrich index
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) requirements-dev.txt \
 	constraints.txt
 
-.PHONY: install test lint bench bench-search bench-ner train-ner constraints clean
+.PHONY: install test lint bench soak faults bench-search bench-ner train-ner constraints clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,12 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+
+soak: install
+	$(BIN)/python bench/soak.py
+
+faults: install
+	$(BIN)/python bench/faults.py
 
 bench-search: install
 	$(BIN)/python bench/search_quality.py

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -23,26 +21,23 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from common import (  # also the harness's classes: common puts tests/ on sys.path
+    STAGES,
+    ElasticsearchDouble,
+    Workers,
+    add_pipeline_options,
+    drop,
+    inbox_records,
+    print_table,
+    running_pipeline,
+    tree_usage,
+    wait_until,
+    warm_up,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from akhbar.settings import Settings  # noqa: E402
-from akhbar.stages import InProcessPipeline, StageContext  # noqa: E402
-from akhbar_ingest.formats import read_file  # noqa: E402
-
-from es_double import ElasticsearchDouble  # noqa: E402
-from harness import RedisServer, Workers, wait_until  # noqa: E402
-
-NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
-STAGES = ["ingest", "normalize", "enrich", "index"]
-
-
-def inbox_records(path: Path) -> list[dict[str, Any]]:
-    """SaudiNewsNet rows in the inbox JSON format (date_extracted is the best date there is)."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return [{"title": r["title"], "body": r["content"], "url": r["url"],
-             "published_at": r["date_extracted"], "source": r["source"]} for r in rows]
+from akhbar.settings import Settings
+from akhbar.stages import InProcessPipeline, StageContext
+from akhbar_ingest.formats import read_file
 
 
 class RssSampler(threading.Thread):
@@ -59,44 +54,21 @@ class RssSampler(threading.Thread):
         while not self.done.wait(self.every):
             for name, proc in self.workers.procs.items():
                 try:
-                    parent = psutil.Process(proc.pid)
-                    tree = [parent, *parent.children(True)]
-                    rss = max(p.memory_info().rss for p in tree)
-                    cpu = sum(sum(p.cpu_times()[:2]) for p in tree)
+                    use = tree_usage(proc.pid)
                 except psutil.Error:
                     continue
-                self.peak[name] = max(self.peak.get(name, 0), rss)
-                self.cpu[name] = cpu
-
-
-def drop(inbox: Path, name: str, data: bytes) -> None:
-    part = inbox / f".{name}.part"
-    part.write_bytes(data)
-    os.replace(part, inbox / name)
+                self.peak[name] = max(self.peak.get(name, 0), use.rss_max)
+                self.cpu[name] = use.cpu_s
 
 
 def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
                  args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    redis = RedisServer(workdir / "redis")
-    inbox = workdir / "inbox"
-    with ElasticsearchDouble() as es:
-        env = {**os.environ, "AKHBAR_REDIS_URL": redis.url, "AKHBAR_ES_URL": es.url,
-               "AKHBAR_INBOX": str(inbox),
-               "AKHBAR_INBOX_STABLE_SECONDS": str(args.stable_seconds),
-               "AKHBAR_BULK_FLUSH_S": str(args.flush_seconds)}
-        (workdir / "logs").mkdir()
-        workers = Workers(env, workdir / "logs")
-        sampler = RssSampler(workers)
+    with ElasticsearchDouble() as es, running_pipeline(workdir, es, args) as pipeline:
+        redis, inbox = pipeline.redis, pipeline.inbox
+        sampler = RssSampler(pipeline.workers)
         try:
-            for stage in STAGES:
-                workers.start_stage(stage, args.concurrency.get(stage, 1))
-            workers.start_watcher()
-            wait_until(inbox.exists, 60, "the inbox watcher")
             sampler.start()
-            # Warm-up: every worker loads its models and connections before timing starts.
-            drop(inbox, "warmup.json", json.dumps(records[0]).encode())
-            wait_until(lambda: es.docs, 120, "the warm-up article")
-            es.docs.clear(), es.arrivals.clear()
+            warm_up(pipeline, es, records[0])
 
             # Latency at a steady offered load: one article per file.
             sent: dict[str, float] = {}
@@ -133,8 +105,6 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
             dlq = {s: redis.client.llen(f"akhbar:dlq:{s}") for s in STAGES}
         finally:
             sampler.done.set()
-            workers.stop()
-            redis.stop()
     return {
         "articles": expected, "seconds": round(elapsed, 2),
         "articles_per_s": round(expected / elapsed, 1),
@@ -168,22 +138,12 @@ def run_in_process(records: list[dict[str, Any]], workdir: Path) -> dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--news", type=Path, default=NEWS)
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--rate", type=float, default=20.0, help="offered load, articles/s")
     parser.add_argument("--latency-articles", type=int, default=300)
     parser.add_argument("--file-size", type=int, default=100, help="articles per JSONL file")
-    parser.add_argument("--stable-seconds", type=float, default=0.2,
-                        help="AKHBAR_INBOX_STABLE_SECONDS for the run (producer renames files)")
-    parser.add_argument("--flush-seconds", type=float, default=0.2,
-                        help="AKHBAR_BULK_FLUSH_S for the run")
-    parser.add_argument("--concurrency", default="",
-                        help="worker processes per stage, e.g. enrich=2,normalize=1 (default 1)")
+    add_pipeline_options(parser)
     args = parser.parse_args()
-    args.concurrency = {k: int(v) for k, v in
-                        (item.split("=") for item in args.concurrency.split(",") if item)}
-    if not args.news.exists():
-        sys.exit(f"{args.news} not found: the benchmark needs ../shared/data/news")
     records = inbox_records(args.news)
     with tempfile.TemporaryDirectory() as tmp:
         inproc = run_in_process(records, Path(tmp))
@@ -196,10 +156,8 @@ def main() -> None:
          f"{celery['articles_per_s']}", f"{lat['p50_s']}", f"{lat['p95_s']}",
          " ".join(f"{k}={v}" for k, v in celery["peak_rss_mb"].items())),
     ]
-    head = ("run", "articles", "seconds", "articles/s", "p50 s", "p95 s", "peak RSS MB")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print_table(("run", "articles", "seconds", "articles/s", "p50 s", "p95 s", "peak RSS MB"),
+                rows)
     print(f"\nlatency at {lat['rate_per_s']:g} articles/s offered over {lat['articles']} "
           f"articles (inbox quiet time {args.stable_seconds}s, bulk flush {args.flush_seconds}s, "
           f"concurrency {args.concurrency or 'all 1'}); "

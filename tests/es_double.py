@@ -4,11 +4,17 @@ It answers the few endpoints the index stage calls, records every `_bulk` body a
 documents by id, and can be told to fail. It is evidence of what the pipeline *sends*, never
 that Elasticsearch would accept it (request bodies are checked against the official API
 specification in test_es_requests.py, and against a real cluster when AKHBAR_ES_URL is set).
+
+Fault modes (bench/faults.py): `stop_listening()` / `listen()` (nothing on the port: connection
+refused), `bulk_fault = (status, share)` (that share of `_bulk` requests answered with the
+status, at random), `bulk_delay_per_doc_s` (a slow cluster: each `_bulk` answered after this
+many seconds per document it carries, one request at a time).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,23 +30,42 @@ class ElasticsearchDouble:
         self.docs: dict[str, dict[str, Any]] = {}
         self.arrivals: dict[str, float] = {}  # id → time.time() of its first indexing
         self.doc_index: dict[str, str] = {}
+        self.copies: dict[str, set[str]] = {}  # id → every concrete index it was written to
         self.requests: list[tuple[str, str]] = []
         self.searches: list[dict[str, Any]] = []
         self.aliases: dict[str, str] = {}  # alias → write index
         self.fail_next: list[int] = []  # statuses to answer the next _bulk requests with
         self.reject_ids: dict[str, str] = {}  # id → reason, answered per item with 400
+        self.bulk_fault: tuple[int, float] | None = None  # (status, share of _bulk requests)
+        self.bulk_delay_per_doc_s = 0.0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ElasticsearchDouble:
-        self.thread.start()
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop_listening()
+
+    def stop_listening(self) -> None:
+        """Close the listening socket: clients now get connection refused."""
         self.server.shutdown()
         self.server.server_close()
+
+    def listen(self) -> None:
+        """Listen again on the same port, keeping every document and record."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forget(self) -> None:
+        """Drop the documents and every record (aliases stay): a fresh start for counting."""
+        with self.lock:
+            for record in (self.bulk_bodies, self.docs, self.arrivals, self.doc_index,
+                           self.copies, self.requests, self.searches):
+                record.clear()
 
     def actions_for(self, doc_id: str) -> int:
         """How many bulk actions carried this id."""
@@ -83,10 +108,11 @@ class ElasticsearchDouble:
         lines = [json.loads(ln) for ln in body.splitlines() if ln.strip()]
         with self.lock:
             self.bulk_bodies.append(lines)
-            if self.fail_next:
-                status = self.fail_next.pop(0)
+            status = self._bulk_status()
+            if status:
                 return status, {"error": {"type": "double_failure", "reason": "told to fail"},
                                 "status": status}
+            time.sleep(self.bulk_delay_per_doc_s * len(lines) / 2)
             items = []
             for action, doc in zip(lines[::2], lines[1::2], strict=True):
                 meta = action["index"]
@@ -99,10 +125,19 @@ class ElasticsearchDouble:
                 self.docs[doc_id] = doc
                 self.arrivals.setdefault(doc_id, time.time())
                 self.doc_index[doc_id] = self.aliases.get(meta["_index"], meta["_index"])
+                self.copies.setdefault(doc_id, set()).add(self.doc_index[doc_id])
                 items.append({"index": {"_id": doc_id, "status": 201 if created else 200,
                                         "result": "created" if created else "updated"}})
         return 200, {"took": 1, "errors": any(i["index"]["status"] >= 300 for i in items),
                      "items": items}
+
+    def _bulk_status(self) -> int | None:
+        """The failure status this _bulk request is told to answer with, if any."""
+        if self.fail_next:
+            return self.fail_next.pop(0)
+        if self.bulk_fault and random.random() < self.bulk_fault[1]:
+            return self.bulk_fault[0]
+        return None
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         double = self

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,13 +49,19 @@ def wait_until(check: Callable[[], object], timeout: float, what: str) -> object
 class RedisServer:
     def __init__(self, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.workdir, self.port = workdir, free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.client = Redis.from_url(self.url)
+        self.start()
+
+    def start(self) -> None:
+        """Start redis-server on this port and directory; with AOF on (fsync every second, as
+        infra/redis/redis.conf) a restart reloads what the last one wrote."""
         self.proc = subprocess.Popen(
             [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(workdir), "--save", "", "--appendonly", "yes", "--maxmemory-policy",
-             "noeviction"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = Redis.from_url(self.url)
+             str(self.workdir), "--save", "", "--appendonly", "yes", "--appendfsync",
+             "everysec", "--maxmemory-policy", "noeviction"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self._ping, 10, "redis-server to answer")
 
     def _ping(self) -> bool:
@@ -63,9 +70,16 @@ class RedisServer:
         except Exception:
             return False
 
-    def stop(self) -> None:
-        self.proc.terminate()
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """SIGTERM: Redis writes and syncs its AOF before exiting; SIGKILL: it cannot."""
+        self.proc.send_signal(sig)
         self.proc.wait(10)
+
+    def restart(self, sig: int = signal.SIGTERM, down_s: float = 0.0) -> None:
+        """Stop with `sig`, stay down `down_s` seconds, start again on the same port and dir."""
+        self.stop(sig)
+        time.sleep(down_s)
+        self.start()
 
     def queued(self, queue: str) -> list[Any]:
         """The task argument of each message waiting in `queue` (kombu's JSON envelope)."""
@@ -79,20 +93,36 @@ class Workers:
     def __init__(self, env: dict[str, str], logdir: Path) -> None:
         self.env, self.logdir = env, logdir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}
 
-    def start_stage(self, stage: str, concurrency: int = 1) -> None:
+    def start_stage(self, stage: str, concurrency: int = 1,
+                    env: dict[str, str] | None = None) -> None:
+        """`env`: variables for this worker only, on top of the common ones."""
         self._start(stage, [str(BIN / "celery"), "-A", f"akhbar_{stage}.tasks", "worker",
                             "-Q", stage, "--concurrency", str(concurrency), "--pool", "prefork",
                             "--hostname", f"{stage}@test", "--loglevel", "INFO",
-                            "--without-gossip", "--without-mingle"])
+                            "--without-gossip", "--without-mingle"], env or {})
 
     def start_watcher(self) -> None:
-        self._start("watcher", [str(BIN / "akhbar-ingest"), "watch"])
+        self._start("watcher", [str(BIN / "akhbar-ingest"), "watch"], {})
 
-    def _start(self, name: str, cmd: list[str]) -> None:
-        log = (self.logdir / f"{name}.log").open("ab")
-        self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=log,
-                                            start_new_session=True)
+    def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        self.commands[name] = cmd, env
+        with (self.logdir / f"{name}.log").open("ab") as log:
+            self.procs[name] = subprocess.Popen(cmd, env={**self.env, **env}, stdout=log,
+                                                stderr=log, start_new_session=True)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the whole process group (a Celery parent and its pool processes)."""
+        os.killpg(self.procs[name].pid, signal.SIGKILL)
+        self.procs[name].wait()
+
+    def restart(self, name: str, env: dict[str, str] | None = None) -> None:
+        """Start `name` again once its process has ended, as a supervisor would, with the same
+        command (and `env` in place of its own variables, when given)."""
+        self.procs[name].wait()
+        cmd, own = self.commands[name]
+        self._start(name, cmd, own if env is None else env)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"

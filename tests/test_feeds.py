@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import socket
@@ -459,6 +460,33 @@ def test_feed_task_sends_new_articles_once(redis_server: RedisServer, server: Fe
     article = Envelope.from_message(job).article
     assert article.url == server.url("/news/1?id=7") and article.raw is not None
     assert server.hits["/news/1"] == 1 and server.headers_seen[-1]["if-none-match"] == '"v1"'
+    redis_server.client.flushall()
+
+
+def test_feed_poll_and_sweep_wait_while_a_queue_is_full(redis_server: RedisServer,
+                                                         server: FeedServer,
+                                                         tmp_path: Path) -> None:
+    """Backpressure in the beat tasks: with the normalize queue at AKHBAR_QUEUE_MAX_MESSAGES a
+    feed poll fetches nothing and the inbox sweep claims nothing, each saying why."""
+    redis_server.client.flushall()
+    redis_server.client.rpush("normalize", b"waiting")
+    feeds, inbox = tmp_path / "feeds.yaml", tmp_path / "inbox"
+    feeds.write_text(f"feeds:\n  - name: local\n    url: {server.url('/rss')}\n"
+                     "    allow_private: true\n")
+    inbox.mkdir()
+    (inbox / "a.txt").write_text("عنوان\nنص", encoding="utf-8")
+    os.utime(inbox / "a.txt", (1, 1))
+    code = "import akhbar_ingest.tasks as t; print(t.poll_feed('local'), t.sweep())"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={"AKHBAR_FEEDS_FILE": str(feeds), "AKHBAR_REDIS_URL": redis_server.url,
+                              "AKHBAR_INBOX": str(inbox), "AKHBAR_INBOX_STABLE_SECONDS": "0",
+                              "AKHBAR_QUEUE_MAX_MESSAGES": "1"})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0", "0"]
+    assert "poll of feed local skipped: normalize holds 1 messages" in run.stderr
+    assert "inbox sweep skipped: normalize holds 1 messages" in run.stderr
+    assert server.hits["/rss"] == 0 and (inbox / "a.txt").exists()
+    assert redis_server.client.llen("ingest") == 0
     redis_server.client.flushall()
 
 

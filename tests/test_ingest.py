@@ -65,8 +65,8 @@ def test_inbox_claims_quiet_files_once_and_files_them(tmp_path: Path) -> None:
     box = Inbox(tmp_path / "inbox", stable_seconds=0)
     (box.root / "a.txt").write_text("عنوان\nنص", encoding="utf-8")
     (box.root / "b.txt.part").write_text("still being written", encoding="utf-8")
-    [claimed] = box.sweep()
-    assert claimed.parent == box.work and box.sweep() == []
+    [claimed] = list(box.sweep())
+    assert claimed.parent == box.work and list(box.sweep()) == []
     assert box.claimed(claimed.name) == claimed
     done = box.finish(claimed, [{"line": 3, "error": "bad", "text": "{"}])
     assert done == box.processed / "a.txt"
@@ -77,7 +77,7 @@ def test_inbox_claims_quiet_files_once_and_files_them(tmp_path: Path) -> None:
 def test_recent_files_wait_until_quiet(tmp_path: Path) -> None:
     box = Inbox(tmp_path, stable_seconds=60)
     (box.root / "fresh.txt").write_text("x", encoding="utf-8")
-    assert box.sweep() == []
+    assert list(box.sweep()) == []
     os.utime(box.root / "fresh.txt", (0, 0))
     assert [p.name.split("__")[1] for p in box.sweep()] == ["fresh.txt"]
 
@@ -85,7 +85,7 @@ def test_recent_files_wait_until_quiet(tmp_path: Path) -> None:
 def test_failed_files_get_an_error_sidecar(tmp_path: Path) -> None:
     box = Inbox(tmp_path, stable_seconds=0)
     (box.root / "x.txt").write_text("x", encoding="utf-8")
-    [claimed] = box.sweep()
+    [claimed] = list(box.sweep())
     dest = box.fail(claimed, "file is empty")
     assert json.loads(dest.with_name("x.txt.error.json").read_text())["error"] == "file is empty"
 
@@ -95,7 +95,7 @@ def test_symlinks_and_escapes_are_refused(tmp_path: Path) -> None:
     outside.write_text("secret", encoding="utf-8")
     box = Inbox(tmp_path / "inbox", stable_seconds=0)
     (box.root / "link.txt").symlink_to(outside)
-    assert box.sweep() == []
+    assert list(box.sweep()) == []
     assert "symbolic links" in (box.failed / "link.txt.error.json").read_text()
     assert outside.read_text() == "secret"
     with pytest.raises(ValueError):

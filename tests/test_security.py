@@ -318,7 +318,7 @@ LIMIT_FIELDS = ("max_file_bytes", "max_article_chars", "fetch_max_bytes", "fetch
                 "fetch_max_items", "jobs_per_message", "bulk_size", "bulk_max_bytes",
                 "max_deliveries", "retry_max", "task_time_limit_s", "fetch_connect_timeout_s",
                 "fetch_read_timeout_s", "fetch_retries", "fetch_retry_after_max_s",
-                "fetch_host_concurrency", "es_request_timeout_s")
+                "fetch_host_concurrency", "es_request_timeout_s", "queue_max_messages")
 
 
 @pytest.mark.parametrize("field", LIMIT_FIELDS)

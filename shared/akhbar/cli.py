@@ -123,10 +123,10 @@ def _redis(s: Settings) -> Any:
 
 def cmd_status(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.deadletter import count_dead
-    from akhbar.queues import INGEST
+    from akhbar.queues import stage_queues
     r = _redis(s)
     table = Table("stage", "queued", "dead-lettered")
-    for stage in [INGEST, *s.route]:
+    for stage in stage_queues(s):
         table.add_row(stage, str(r.llen(stage)), str(count_dead(r, stage)))
     out.print(table)
     # Kombu keeps delivered, not yet acknowledged messages (running, or waiting for a retry

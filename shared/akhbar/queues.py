@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from redis import Redis
 
 from akhbar.contract import SCHEMA_VERSION, ContractError
 from akhbar.settings import MAX_JOBS_PER_MESSAGE, Settings, get_settings
@@ -18,6 +19,27 @@ def task_name(stage: str) -> str:
 
 def dlq_key(stage: str) -> str:
     return f"akhbar:dlq:{stage}"
+
+
+def stage_queues(s: Settings) -> list[str]:
+    """Every stage's queue (a Redis list of messages named after the stage)."""
+    return [INGEST, *s.route]
+
+
+def full_queues(redis: Redis, s: Settings) -> dict[str, int]:
+    """The stage queues holding `queue_max_messages` messages or more, with their lengths.
+
+    The one backpressure check: producers (the inbox watcher and sweep, feed polls) take no new
+    input while it is not empty, so a slow stage makes ingest wait instead of filling Redis.
+    It counts waiting messages only (LLEN), not those a worker holds unacknowledged, which its
+    prefetch bounds."""
+    queues = stage_queues(s)
+    with redis.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.llen(queue)
+        lengths = pipe.execute()
+    return {q: int(n) for q, n in zip(queues, lengths, strict=True)
+            if n >= s.queue_max_messages}
 
 
 def make_app(main: str, settings: Settings | None = None) -> Celery:
@@ -41,7 +63,7 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
         broker_transport_options={"visibility_timeout": s.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
         task_default_queue=INGEST,
-        task_routes={f"akhbar.{st}": {"queue": st} for st in [INGEST, *s.route]},
+        task_routes={f"akhbar.{st}": {"queue": st} for st in stage_queues(s)},
         # Task events feed Flower's task view but cost ~2.7 ms per task in a prefork worker
         # (measured): off unless AKHBAR_TASK_EVENTS is set. Workers still report to Flower.
         worker_send_task_events=s.task_events,

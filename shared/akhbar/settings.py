@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     task_time_limit_s: int = Field(300, gt=0)
     visibility_timeout_s: int = Field(3600, gt=0)
 
+    # Backpressure: the producers (inbox watcher and sweep, feed polls) take no new input while
+    # a stage queue holds this many messages or more (akhbar.queues.full_queues).
+    queue_max_messages: int = Field(200, gt=0)
+
     task_events: bool = False  # Celery task events, for Flower's task list
     # articles carried by one message between stages (receivers refuse more than the cap)
     jobs_per_message: int = Field(25, ge=1, le=MAX_JOBS_PER_MESSAGE)

@@ -5,18 +5,20 @@ redelivery counter, so a message that keeps killing its worker is dead-lettered 
 `max_deliveries`). Per job: validate the envelope, run the stage, forward to the next stage on
 the job's route. A job failing transiently is re-sent alone after an exponential backoff with
 jitter, up to `retry_max` times; a job failing otherwise is dead-lettered at once with its
-reason, and the other jobs of its message go on.
+reason, and the other jobs of its message go on. A worker (re)connecting to Redis puts back the
+messages a killed predecessor, or its own lost connection, left unacknowledged (`Reclaim`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task, bootsteps, signals
 from kombu.exceptions import OperationalError
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -86,6 +88,58 @@ class StageRuntime:
     def reject(self, payload: Any, exc: BaseException) -> None:
         log.warning("dead-lettering a %s job: %s: %s", self.stage, type(exc).__name__, exc)
         dead_letter(self.redis, self.stage, payload, exc, worker_name())
+
+
+class Reclaim(bootsteps.StartStopStep):
+    """A consumer step of every stage worker, run each time it connects to Redis, before its
+    event loop fetches a message: at start (a killed predecessor's messages) and after a lost
+    connection, e.g. Redis restarted. Celery then drops the messages it had prefetched or was
+    holding for a retry delay, and neither acknowledging nor restoring them could reach Redis,
+    so without this they too waited for the visibility timeout (found by bench/faults.py)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c: Any) -> None:
+        reclaim_orphans(c.app, c.hostname, list(c.app.amqp.queues.consume_from))
+
+
+@signals.celeryd_init.connect
+def _reclaim_on_connect(sender: str, instance: Any, **_: Any) -> None:
+    # celeryd_init: before the worker builds its consumer from app.steps (a step added later,
+    # e.g. at celeryd_after_setup, is silently never run).
+    instance.app.steps["consumer"].add(Reclaim)
+
+
+def reclaim_orphans(app: Celery, hostname: str, queues: list[str]) -> int:
+    """Put back on their queues the messages that a worker killed outright (SIGKILL, out of
+    memory, a container killed) held unacknowledged, instead of leaving them for the Redis
+    visibility timeout (AKHBAR_VISIBILITY_TIMEOUT_S, an hour by default). Returns their number.
+
+    Kombu's unacknowledged hash does not say which worker holds a message, so this is done only
+    for the queues no other live worker consumes (asked over Celery's broadcast channel before
+    this one consumes anything); a queue another worker serves keeps waiting for the timeout.
+    A worker too busy to answer within a second counts as gone: its messages are delivered a
+    second time, which at-least-once delivery and deterministic ids already allow."""
+    try:
+        # Connections of its own, closed before the pool forks; one for the broadcast, whose
+        # reply consumer must not share a channel with the restore.
+        with app.connection_for_write() as conn:
+            replies = app.control.inspect(timeout=1.0, connection=conn).active_queues() or {}
+        served = {q["name"] for host, qs in replies.items() if host != hostname for q in qs}
+        mine = set(queues) - served
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            tags = [tag for tag, raw in channel.client.hscan_iter(channel.unacked_key)
+                    if json.loads(raw)[2] in mine]  # [message, exchange, routing key]
+            for tag in tags:
+                channel.qos.restore_by_tag(tag)
+    except Exception:  # Redis unreachable at start: the visibility timeout still applies
+        log.exception("could not look for messages held by dead workers")
+        return 0
+    if tags:
+        log.warning("put back %d message(s) held by a worker that died on %s", len(tags),
+                    ", ".join(sorted(mine)))
+    return len(tags)
 
 
 def register_stage(app: Celery, stage: str) -> Task:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from contextlib import ExitStack
 from functools import lru_cache
+from typing import Any
 
 from celery_batches import Batches, SimpleRequest
 from elasticsearch import Elasticsearch, TransportError
@@ -45,7 +46,18 @@ def ready() -> bool:
     return True
 
 
-@app.task(name=task_name(STAGE), base=Batches, acks_late=True,
+class RestartingBatches(Batches):
+    """celery-batches whose flush timer survives a lost broker connection. Celery clears the
+    consumer's timer when the connection drops (Redis restarted) and builds the strategy again
+    on reconnecting, but Batches kept the dead timer entry and never started a new one, so the
+    index stage buffered jobs and never wrote them (found by bench/faults.py redis-restart)."""
+
+    def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:  # noqa: N802 (Celery's)
+        self._tref = None  # the next buffered request starts the timer again
+        return super().Strategy(task, app, consumer)
+
+
+@app.task(name=task_name(STAGE), base=RestartingBatches, acks_late=True,
           flush_every=settings.bulk_size, flush_interval=settings.bulk_flush_s)
 def index_batch(requests: list[SimpleRequest]) -> None:
     with ExitStack() as stack:

@@ -18,7 +18,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +63,15 @@ class Inbox:
         changed = st.st_mtime if st.st_mtime <= now else st.st_ctime
         return now - changed >= self.stable_seconds
 
-    def sweep(self) -> list[Path]:
-        """Claim every quiet candidate; returns the claimed paths."""
-        return [c for p in self.candidates() if self.quiet(p) and (c := self.claim(p))]
+    def sweep(self, admit: Callable[[], bool] = lambda: True) -> Iterator[Path]:
+        """Claim quiet candidates one at a time, each only if `admit()` says there is room
+        (backpressure); stops at the first refusal. Yields each claimed path."""
+        for path in self.candidates():
+            if self.quiet(path):
+                if not admit():
+                    return
+                if claimed := self.claim(path):
+                    yield claimed
 
     def unclaim(self, claimed: Path) -> None:
         """Put a claimed file back (its job could not be sent)."""

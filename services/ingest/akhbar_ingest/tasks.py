@@ -5,13 +5,15 @@ for each feed of AKHBAR_FEEDS_FILE at its interval."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
+from itertools import chain
 from typing import Any
 
 from celery import Task
 
 from akhbar.contract import Article, Envelope, SourceError, TransientError
-from akhbar.queues import INGEST, make_app, send_jobs, send_message, task_name
+from akhbar.queues import INGEST, full_queues, make_app, send_jobs, send_message, task_name
 from akhbar.settings import get_settings
 from akhbar.worker import StageRuntime, delivery
 from akhbar_ingest.formats import FileRejected, read_file
@@ -107,13 +109,28 @@ def sweep() -> int:
     return len(claimed)
 
 
-def submit(box: Inbox, recover: bool = False) -> list[str]:
-    """Claim quiet inbox files and send one ingest job each (and, with `recover`, re-send jobs
-    for files left in .work/ by a previous run). A file whose job cannot be sent is put back."""
+def describe_full(full: dict[str, int]) -> str:
+    queues = ", ".join(f"{q} holds {n} messages" for q, n in full.items())
+    return f"{queues} (AKHBAR_QUEUE_MAX_MESSAGES={settings.queue_max_messages})"
+
+
+def room_for(what: str) -> bool:
+    """True unless a stage queue is full (backpressure); then `what` is logged as skipped."""
+    full = full_queues(rt.redis, settings)
+    if full:
+        log.warning("%s skipped: %s", what, describe_full(full))
+    return not full
+
+
+def submit(box: Inbox, recover: bool = False,
+           room: Callable[[], bool] = lambda: room_for("inbox sweep")) -> list[str]:
+    """Claim quiet inbox files while `room()` holds (no stage queue full), sending one ingest
+    job per file as it is claimed, so the ingest queue's own length counts (and, with `recover`,
+    first re-send jobs for files left in .work/ by a previous run). A file whose job cannot be
+    sent is put back."""
     left = sorted(box.work.iterdir()) if recover else []
-    paths = left + box.sweep()
     sent = []
-    for path in paths:
+    for path in chain(left, box.sweep(room)):
         try:
             send_message(app, INGEST, {"file": path.name}, path.name)
             sent.append(path.name)
@@ -126,7 +143,10 @@ def submit(box: Inbox, recover: bool = False) -> list[str]:
 @app.task(name=FEED_TASK, acks_late=True)
 def poll_feed(name: str) -> int:
     """Poll one feed by name and send a job per new article. A failed poll is logged and left
-    to the next scheduled one (beat polls again at the feed's interval)."""
+    to the next scheduled one (beat polls again at the feed's interval), and so is a poll while
+    a stage queue is full (backpressure)."""
+    if not room_for(f"poll of feed {name}"):
+        return 0  # the next scheduled poll tries again
     feed = load_feeds(settings.feeds_file).get(name)
     if feed is None:
         log.warning("feed %r is not in %s", name, settings.feeds_file)

@@ -3,6 +3,8 @@
 Files already present at start are taken too, and jobs for files a previous run claimed but may
 not have sent are re-sent (ingest skips files already filed). Between change events the inbox is
 rescanned at a short interval, so a file is taken as soon as it has been quiet long enough.
+While a stage queue is full (AKHBAR_QUEUE_MAX_MESSAGES) or Redis cannot be reached, no file is
+claimed: files wait in the inbox, not in Redis.
 """
 
 from __future__ import annotations
@@ -11,20 +13,50 @@ import logging
 import threading
 
 import watchfiles
+from redis import Redis
+from redis.exceptions import RedisError
 
+from akhbar.queues import full_queues
+from akhbar.settings import Settings
 from akhbar_ingest.inbox import Inbox
-from akhbar_ingest.tasks import submit
+from akhbar_ingest.tasks import describe_full, rt, settings, submit
 
 log = logging.getLogger(__name__)
 
 
+class Pause:
+    """Backpressure for the watcher: `room()` is false while a stage queue is full. Logs once
+    when the watcher pauses and once when it resumes, however often it is asked."""
+
+    def __init__(self, redis: Redis, s: Settings) -> None:
+        self.redis, self.settings, self.paused = redis, s, False
+
+    def room(self) -> bool:
+        why = self._why_not()
+        if why and not self.paused:
+            log.warning("pausing: no new inbox files are claimed while %s", why)
+        elif not why and self.paused:
+            log.info("resuming: every stage queue is below AKHBAR_QUEUE_MAX_MESSAGES=%d",
+                     self.settings.queue_max_messages)
+        self.paused = why is not None
+        return not self.paused
+
+    def _why_not(self) -> str | None:
+        try:
+            full = full_queues(self.redis, self.settings)
+        except RedisError as exc:
+            return f"Redis is unreachable ({type(exc).__name__}: {exc})"
+        return describe_full(full) if full else None
+
+
 def watch(box: Inbox, stop: threading.Event | None = None) -> None:
     log.info("watching %s", box.root)
-    submit(box, recover=True)
+    pause = Pause(rt.redis, settings)
+    submit(box, recover=True, room=pause.room)
     tick_ms = max(100, int(box.stable_seconds * 500))
     # A short debounce: the quiet-time check, not event grouping, decides when a file is done.
     for _changes in watchfiles.watch(box.root, recursive=False, rust_timeout=tick_ms,
                                      yield_on_timeout=True, stop_event=stop, debounce=tick_ms,
                                      step=min(50, tick_ms)):
-        for name in submit(box):
+        for name in submit(box, room=pause.room):
             log.info("queued %s", name)

@@ -1,0 +1,120 @@
+"""What the pipeline benchmarks share: the SaudiNewsNet day as inbox records, the real pipeline's
+processes (tests/harness.py) and their settings, dropping files into its inbox, the memory and
+CPU of its workers, and printing a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from es_double import ElasticsearchDouble  # noqa: E402
+from harness import RedisServer, Workers, wait_until  # noqa: E402
+
+NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
+STAGES = ["ingest", "normalize", "enrich", "index"]
+
+
+def concurrency(text: str) -> dict[str, int]:
+    """`enrich=2,normalize=1` → {"enrich": 2, "normalize": 1}."""
+    return {k: int(v) for k, v in (item.split("=") for item in text.split(",") if item)}
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--news", type=Path, default=NEWS)
+    parser.add_argument("--stable-seconds", type=float, default=0.2,
+                        help="AKHBAR_INBOX_STABLE_SECONDS for the run (producer renames files)")
+    parser.add_argument("--flush-seconds", type=float, default=0.2,
+                        help="AKHBAR_BULK_FLUSH_S for the run")
+    parser.add_argument("--concurrency", type=concurrency, default={},
+                        help="worker processes per stage, e.g. enrich=2,normalize=1 (default 1)")
+
+
+def inbox_records(path: Path) -> list[dict[str, Any]]:
+    """SaudiNewsNet rows in the inbox JSON format (date_extracted is the best date there is)."""
+    if not path.exists():
+        sys.exit(f"{path} not found: the benchmark needs ../shared/data/news")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [{"title": r["title"], "body": r["content"], "url": r["url"],
+             "published_at": r["date_extracted"], "source": r["source"]} for r in rows]
+
+
+def drop(inbox: Path, name: str, data: bytes) -> None:
+    part = inbox / f".{name}.part"
+    part.write_bytes(data)
+    os.replace(part, inbox / name)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    redis: RedisServer
+    workers: Workers
+    inbox: Path
+
+
+@contextmanager
+def running_pipeline(workdir: Path, es: ElasticsearchDouble, args: argparse.Namespace,
+                     extra_env: dict[str, str] | None = None) -> Iterator[Pipeline]:
+    """A redis-server, one `celery worker` per stage and the inbox watcher, writing to `es`
+    with the settings of `add_pipeline_options` and then `extra_env`; all stopped on exit."""
+    redis = RedisServer(workdir / "redis")
+    inbox = workdir / "inbox"
+    env = {**os.environ, "AKHBAR_REDIS_URL": redis.url, "AKHBAR_ES_URL": es.url,
+           "AKHBAR_INBOX": str(inbox),
+           "AKHBAR_INBOX_STABLE_SECONDS": str(args.stable_seconds),
+           "AKHBAR_BULK_FLUSH_S": str(args.flush_seconds)}
+    (workdir / "logs").mkdir()
+    workers = Workers(env | (extra_env or {}), workdir / "logs")
+    try:
+        for stage in STAGES:
+            workers.start_stage(stage, args.concurrency.get(stage, 1))
+        workers.start_watcher()
+        wait_until(inbox.exists, 60, "the inbox watcher")
+        yield Pipeline(redis, workers, inbox)
+    finally:
+        workers.stop()
+        redis.stop()
+
+
+def warm_up(pipeline: Pipeline, es: ElasticsearchDouble, record: dict[str, Any]) -> None:
+    """Every worker loads its models and connections before timing starts; the double then
+    forgets the article, so that only timed ones are counted."""
+    drop(pipeline.inbox, "warmup.json", json.dumps(record).encode())
+    wait_until(lambda: es.docs, 120, "the warm-up article")
+    with es.lock:
+        es.docs.clear()
+        es.arrivals.clear()
+
+
+@dataclass(frozen=True)
+class TreeUsage:
+    """One worker's processes: the Celery parent and its children (the watcher has none)."""
+
+    rss_max: int  # bytes, the largest process
+    rss_sum: int  # bytes, all of them (pages shared since the fork count in each)
+    cpu_s: float  # user + system seconds, all of them
+
+
+def tree_usage(pid: int) -> TreeUsage:
+    """Raises psutil.Error when a process of the tree has gone."""
+    parent = psutil.Process(pid)
+    tree = [parent, *parent.children(True)]
+    rss = [p.memory_info().rss for p in tree]
+    return TreeUsage(max(rss), sum(rss), sum(sum(p.cpu_times()[:2]) for p in tree))
+
+
+def print_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

@@ -1,0 +1,457 @@
+"""Fault suite: the 1,700 SaudiNewsNet articles through the real Redis + Celery pipeline (the four
+stage workers and the inbox watcher, tests/harness.py) while something breaks. Elasticsearch is
+replaced at its HTTP boundary by the test double ElasticsearchDouble (tests/es_double.py): what
+reaches the double is evidence of what the pipeline sends, never that Elasticsearch accepted it.
+Prints a table; asserts nothing.
+
+    .venv/bin/python bench/faults.py [--runs 3] [--articles N] [--scenario NAME] [--json FILE]
+
+Each run starts a fresh redis-server, workers, inbox and double, warms the workers up on one
+article outside the set, then drops the articles as JSONL files and breaks something mid-run:
+
+  kill-workers   every 2-4 s while work is queued, SIGKILL for a stage worker or the watcher (each
+                 in turn, in random order): either its whole process group (Celery parent and
+                 pool), which the bench restarts as a supervisor would, or one pool process
+  redis-restart  redis-server stopped with SIGTERM mid-run, started again --redis-down s later on
+                 the same port and directory (AOF on, fsync every second)
+  redis-kill     the same with SIGKILL
+  index-down     the index target unavailable for --outage s (a third each: connection refused,
+                 every _bulk answered 503, every _bulk 429), then recovering over --outage/3 s
+                 (half, then a fifth of the _bulk requests still 429)
+  poison         a poison job (valid JSON, not an article) sent straight onto the normalize queue,
+                 and a stage with a bug on one article (tests/plugins/akhbar_tripwire, inserted
+                 in AKHBAR_ROUTE); once drained, its worker is restarted without the bug and
+                 `akhbar dlq replay tripwire` (the real command) sends the job back
+  backpressure   the index target slowed to --index-rate documents/s (10x below the ~100
+                 articles/s the pipeline sustains) with AKHBAR_QUEUE_MAX_MESSAGES=--bound
+
+Columns (ids are those ingest gives the dropped records, computed with its own reader):
+  sent           distinct article ids dropped into the inbox
+  indexed        distinct sent ids present in the double
+  lost           sent ids neither indexed nor in a dead-letter list
+  duplicate ids  ids stored in more than one index of the double, plus indexed ids never sent
+  redelivered    ids that reached _bulk more than once (failed requests included)
+  dead-lettered  jobs in the akhbar:dlq:* lists at the end
+  replayed       dead-lettered ids indexed after `akhbar dlq replay` (poison only)
+  drain s        from the first drop until every sent id is indexed or dead-lettered and every
+                 stage queue is empty
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from common import (
+    REPO,
+    STAGES,
+    Pipeline,
+    add_pipeline_options,
+    drop,
+    inbox_records,
+    print_table,
+    running_pipeline,
+)
+from redis import Redis
+from redis.exceptions import RedisError
+
+from akhbar.queues import dlq_key, make_app, send_jobs, stage_queues
+from akhbar.settings import Settings
+from akhbar_ingest.formats import read_file
+
+from es_double import ElasticsearchDouble
+from harness import BIN, wait_until
+
+TRIPWIRE = REPO / "tests" / "plugins" / "akhbar_tripwire"
+
+
+@dataclass
+class Trial:
+    """One run of a scenario: the running pipeline, its double, the ids sent, what happened."""
+
+    pipe: Pipeline
+    es: ElasticsearchDouble
+    expected: set[str]
+    args: argparse.Namespace
+    workdir: Path
+    queues: list[str]
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def redis(self) -> Redis:
+        return self.pipe.redis.client
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait unless the run drained first; True if it did."""
+        return self.done.wait(seconds)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    fault: Callable[[Trial], None] | None = None  # in a thread from the last drop on
+    env: dict[str, str] = field(default_factory=dict)  # settings of every worker
+    file_size: int = 100  # articles per dropped JSONL file
+    setup: Callable[[Trial], None] | None = None  # before the warm-up and the first drop
+    after: Callable[[Trial], None] | None = None  # once drained and counted
+
+
+# ------------------------------------------------------------------------ measuring a run
+
+def payload_ids(payload: Any) -> set[str]:
+    """Article ids in a dead-letter payload: a job, or a whole message of jobs."""
+    if not isinstance(payload, dict):
+        return set()
+    jobs = payload.get("jobs") if isinstance(payload.get("jobs"), list) else [payload]
+    return {j["article"]["id"] for j in jobs if isinstance(j, dict)
+            and isinstance(j.get("article"), dict) and isinstance(j["article"].get("id"), str)}
+
+
+def dead_letters(t: Trial) -> dict[str, list[dict[str, Any]]]:
+    """The entries of each stage's dead-letter list (akhbar:dlq:<stage>), non-empty ones only.
+    (Named keys, not a SCAN: enrich's thousands of similarity keys made that a load on Redis.)"""
+    lists = {q: [json.loads(e) for e in t.redis.lrange(dlq_key(q), 0, -1)] for q in t.queues}
+    return {q: entries for q, entries in lists.items() if entries}
+
+
+def dead_ids(t: Trial) -> set[str]:
+    return {i for entries in dead_letters(t).values() for e in entries
+            for i in payload_ids(e["payload"])}
+
+
+def indexed_ids(es: ElasticsearchDouble) -> set[str]:
+    with es.lock:
+        return set(es.docs)
+
+
+def drained(t: Trial) -> bool:
+    try:
+        lengths = [t.redis.llen(q) for q in t.queues]
+        dead = dead_ids(t)
+    except RedisError:  # down: not drained
+        return False
+    return not any(lengths) and t.expected <= indexed_ids(t.es) | dead
+
+
+class Sampler(threading.Thread):
+    """Peak length of each stage queue, of the unacknowledged hash and of Redis's used memory."""
+
+    def __init__(self, t: Trial, every: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.t, self.every = t, every
+        self.peak: Counter[str] = Counter()
+
+    def run(self) -> None:
+        while not self.t.done.wait(self.every):
+            try:
+                with self.t.redis.pipeline(transaction=False) as pipe:
+                    for q in self.t.queues:
+                        pipe.llen(q)
+                    pipe.hlen("unacked").info("memory")
+                    *lengths, unacked, memory = pipe.execute()
+            except RedisError:
+                continue
+            for name, n in [*zip(self.t.queues, lengths, strict=True), ("unacked", unacked),
+                            ("used_memory", memory["used_memory"])]:
+                self.peak[name] = max(self.peak[name], int(n))
+
+
+def count(t: Trial, drain_s: float | None) -> dict[str, Any]:
+    with t.es.lock:
+        docs = set(t.es.docs)
+        stored_twice = {i for i, where in t.es.copies.items() if len(where) > 1}
+        actions = Counter(a["index"]["_id"] for body in t.es.bulk_bodies for a in body[::2])
+    dead = dead_letters(t)
+    gone = {i for entries in dead.values() for e in entries for i in payload_ids(e["payload"])}
+    return {
+        "sent": len(t.expected),
+        "indexed": len(t.expected & docs),
+        "lost": len(t.expected - docs - gone),
+        "duplicate_ids": len(stored_twice | (docs - t.expected)),
+        "redelivered": sum(1 for n in actions.values() if n > 1),
+        "dead_lettered": sum(len(e) for e in dead.values()),
+        "dead_letter_stages": {s: len(e) for s, e in dead.items()},
+        "drain_s": None if drain_s is None else round(drain_s, 1),
+        "unacked_left": int(t.redis.hlen("unacked")),
+    }
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+def kill_workers(t: Trial) -> None:
+    rng, names, order = random.Random(), [*STAGES, "watcher"], []
+    kills: list[str] = []
+    while not t.sleep(rng.uniform(2, 4)):
+        order = order or rng.sample(names, len(names))
+        name = order.pop()
+        if t.pipe.workers.procs[name].poll() is not None:  # a finding, not a kill
+            t.note(f"{name} had exited by itself (status {t.pipe.workers.procs[name].returncode})")
+            t.pipe.workers.restart(name)
+            continue
+        if name == "watcher" or rng.random() < 0.5:
+            t.pipe.workers.kill(name)
+            t.pipe.workers.restart(name)
+            kills.append(f"{name}(group)")
+            continue
+        children = psutil.Process(t.pipe.workers.procs[name].pid).children()
+        if children:
+            os.kill(rng.choice(children).pid, signal.SIGKILL)
+            kills.append(f"{name}(pool)")
+    t.extra["kills"] = kills
+    t.note(f"{len(kills)} kills: {' '.join(kills)}")
+
+
+def mid_run(t: Trial) -> bool:
+    """Wait until a tenth of the articles are indexed; False if the run drained first."""
+    while len(indexed_ids(t.es)) < len(t.expected) / 10:
+        if t.sleep(0.1):
+            return False
+    return True
+
+
+def restart_redis(sig: signal.Signals) -> Callable[[Trial], None]:
+    def fault(t: Trial) -> None:
+        if not mid_run(t):
+            return
+        before = len(indexed_ids(t.es))
+        t.pipe.redis.restart(sig, t.args.redis_down)
+        alive = [n for n, p in t.pipe.workers.procs.items() if p.poll() is None]
+        t.note(f"redis-server {sig.name} with {before}/{len(t.expected)} indexed, down "
+               f"{t.args.redis_down:g} s, restarted on port {t.pipe.redis.port}; processes "
+               f"alive after it: {', '.join(alive)}")
+    return fault
+
+
+def index_down(t: Trial) -> None:
+    if not mid_run(t):
+        return
+    third, es = t.args.outage / 3, t.es
+    log = t.pipe.workers.logdir / "index.log"
+    failed0, bulks0, t0 = failed_bulk_attempts(log), len(es.bulk_bodies), time.monotonic()
+    phases = [("refused", None), ("503", (503, 1.0)), ("429", (429, 1.0))]
+    for name, fault in phases:
+        if name == "refused":
+            es.stop_listening()
+        else:
+            if es.bulk_fault is None:
+                es.listen()
+            es.bulk_fault = fault
+        time.sleep(third)
+    outage_s = time.monotonic() - t0
+    failed, reached = failed_bulk_attempts(log) - failed0, len(es.bulk_bodies) - bulks0
+    for share in (0.5, 0.2):
+        es.bulk_fault = (429, share)
+        time.sleep(third / 2)
+    es.bulk_fault = None
+    t.extra |= {"outage_s": round(outage_s, 1), "failed_bulk_attempts": failed,
+                "bulk_requests_reaching_double": reached}
+    t.note(f"outage {outage_s:.0f} s: the index worker logged {failed} failed _bulk attempts "
+           f"({failed / outage_s:.2f}/s), {reached} of them reached the double (503/429 "
+           "phases); then 429 for half, a fifth of the requests")
+
+
+def failed_bulk_attempts(log: Path) -> int:
+    return log.read_text(errors="replace").count("bulk attempt") if log.exists() else 0
+
+
+def install_tripwire(t: Trial) -> None:
+    """The bug: a stage plugin installed for its worker only, raising on one article."""
+    site = t.workdir / "plugin-site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--no-index", "--target", str(site),
+                    str(copy_of(TRIPWIRE, t.workdir))], check=True, timeout=300)
+    t.extra["bug_id"] = bug = sorted(t.expected)[len(t.expected) // 2]
+    t.extra["site"] = str(site)
+    t.pipe.workers.start_stage("tripwire", env={"PYTHONPATH": str(site), "TRIPWIRE_IDS": bug})
+
+
+def copy_of(src: Path, workdir: Path) -> Path:
+    """Build from a copy, so that no build/ directory is left in the repository."""
+    return Path(shutil.copytree(src, workdir / src.name))
+
+
+POISON = {"schema_version": 1, "route": ["normalize", "enrich", "tripwire", "index"],
+          "article": {"id": "not-an-article", "title": 42}}
+
+
+def send_poison(t: Trial) -> None:
+    app = make_app("akhbar_faults", Settings(redis_url=t.pipe.redis.url))
+    send_jobs(app, "normalize", [POISON], 1)
+
+
+def replay_fixed(t: Trial) -> None:
+    bug, before = t.extra["bug_id"], dead_ids(t)
+    reasons = {s: [f"{e['error_class']}: {e['message'][:80]}" for e in entries]
+               for s, entries in dead_letters(t).items()}
+    t.note(f"dead letters before the fix: {reasons}")
+    t.pipe.workers.procs["tripwire"].terminate()
+    t.pipe.workers.restart("tripwire", env={"PYTHONPATH": t.extra["site"]})  # without the bug
+    cli = subprocess.run([str(BIN / "akhbar"), "dlq", "replay", "tripwire"], capture_output=True,
+                         text=True, timeout=60, env={**os.environ, **t.pipe.workers.env})
+    wait_until(lambda: bug in indexed_ids(t.es), 120, "the replayed article")
+    t.extra["replayed"] = len(before & indexed_ids(t.es))
+    t.note(f"`akhbar dlq replay tripwire`: {cli.stdout.strip()} (exit {cli.returncode}); "
+           f"article {bug} indexed after the replay; the poison job stays dead-lettered")
+
+
+def slow_index(t: Trial) -> None:
+    t.es.bulk_delay_per_doc_s = 1 / t.args.index_rate
+
+
+def backpressure_report(t: Trial) -> None:
+    peaks = t.extra["peaks"]
+    log = (t.pipe.workers.logdir / "watcher.log").read_text(errors="replace")
+    pauses, resumes = log.count("pausing:"), log.count("resuming:")
+    queues = ", ".join(f"{q} {peaks.get(q, 0)}" for q in t.queues)
+    t.note(f"peak queue length (messages of up to 25 jobs) against the bound "
+           f"{t.args.bound}: {queues}; unacknowledged {peaks.get('unacked', 0)}; "
+           f"Redis used_memory peak {peaks.get('used_memory', 0) / 2**20:.1f} MiB; "
+           f"watcher paused {pauses}x, resumed {resumes}x")
+
+
+def scenarios(args: argparse.Namespace) -> dict[str, Scenario]:
+    return {
+        "kill-workers": Scenario(kill_workers),
+        "redis-restart": Scenario(restart_redis(signal.SIGTERM)),
+        "redis-kill": Scenario(restart_redis(signal.SIGKILL)),
+        "index-down": Scenario(index_down),
+        "poison": Scenario(send_poison, env={"AKHBAR_ROUTE": "normalize,enrich,tripwire,index"},
+                           setup=install_tripwire, after=replay_fixed),
+        # A small bulk size keeps the index worker's prefetch (2 x bulk size messages) small.
+        "backpressure": Scenario(env={"AKHBAR_QUEUE_MAX_MESSAGES": str(args.bound),
+                                      "AKHBAR_BULK_SIZE": str(max(1, args.bound // 2))},
+                                 file_size=25, setup=slow_index, after=backpressure_report),
+    }
+
+
+# ------------------------------------------------------------------------------ a run
+
+def expected_ids(records: list[dict[str, Any]], workdir: Path) -> set[str]:
+    """The ids ingest gives the records (its own reader, on the same JSONL)."""
+    path = workdir / "all.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records),
+                    encoding="utf-8")
+    return {a.id for a in read_file(path).articles}
+
+
+def warm_up(t: Trial, record: dict[str, Any]) -> None:
+    """Every worker loads its models and connections on one article outside the set; the
+    double then forgets everything, so that only the run is counted."""
+    drop(t.pipe.inbox, "warm-up.json",
+         json.dumps(record | {"url": "https://akhbar.invalid/warm-up"}).encode())
+    wait_until(lambda: t.es.docs, 180, "the warm-up article")
+    t.es.forget()
+
+
+def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
+        expected: set[str], args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"faults-{name}-") as tmp, \
+            ElasticsearchDouble() as es, \
+            running_pipeline(Path(tmp), es, args, scenario.env) as pipe:
+        settings = Settings(route=scenario.env.get("AKHBAR_ROUTE", Settings().route))
+        t = Trial(pipe, es, expected, args, Path(tmp), stage_queues(settings))
+        if scenario.setup:  # first: the warm-up article travels the scenario's route
+            scenario.setup(t)
+        warm_up(t, records[0])
+        sampler = Sampler(t)
+        fault = threading.Thread(target=scenario.fault or (lambda _t: None), args=(t,))
+        sampler.start()
+        t0 = time.monotonic()
+        for i in range(0, len(records), scenario.file_size):
+            chunk = records[i:i + scenario.file_size]
+            drop(pipe.inbox, f"faults-{i:05d}.jsonl",
+                 "\n".join(json.dumps(r, ensure_ascii=False) for r in chunk).encode())
+        fault.start()
+        try:
+            wait_until(lambda: drained(t), args.timeout, "the run to drain")
+            drain_s: float | None = time.monotonic() - t0
+        except AssertionError:
+            drain_s = None
+            t.note(f"not drained after {args.timeout:g} s")
+        t.done.set()
+        fault.join()
+        sampler.join()
+        t.extra["peaks"] = dict(sampler.peak)
+        row = count(t, drain_s)
+        if scenario.after and drain_s is not None:
+            scenario.after(t)
+            row |= {k: v for k, v in count(t, drain_s).items() if k != "drain_s"}
+        if row["unacked_left"]:
+            t.note(f"{row['unacked_left']} message(s) still unacknowledged in Redis at the end")
+        return {"scenario": name, "run": n, **row, "replayed": t.extra.get("replayed"),
+                "notes": t.notes, "extra": t.extra}
+
+
+def table_row(r: dict[str, Any]) -> tuple[str, ...]:
+    drain = "-" if r["drain_s"] is None else f"{r['drain_s']:.1f}"
+    replayed = "-" if r["replayed"] is None else str(r["replayed"])
+    return (r["scenario"], str(r["run"]), str(r["sent"]), str(r["indexed"]), str(r["lost"]),
+            str(r["duplicate_ids"]), str(r["redelivered"]), str(r["dead_lettered"]), replayed,
+            drain)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each scenario")
+    parser.add_argument("--articles", type=int, default=None, help="use only the first N")
+    parser.add_argument("--scenario", action="append", help="run only this one (repeatable)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--outage", type=float, default=60.0, help="index-down outage, s")
+    parser.add_argument("--redis-down", type=float, default=3.0, help="Redis stopped for, s")
+    parser.add_argument("--index-rate", type=float, default=10.0,
+                        help="backpressure: documents/s the slowed double accepts")
+    parser.add_argument("--bound", type=int, default=8,
+                        help="backpressure: AKHBAR_QUEUE_MAX_MESSAGES")
+    parser.add_argument("--timeout", type=float, default=900.0, help="longest wait to drain, s")
+    add_pipeline_options(parser)
+    args = parser.parse_args()
+    # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, so no worker or redis-server is left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("faults: terminated"))
+    records = inbox_records(args.news)[:args.articles]
+    chosen = scenarios(args)
+    unknown = set(args.scenario or []) - set(chosen)
+    if unknown:
+        sys.exit(f"unknown scenario(s) {sorted(unknown)}; known: {', '.join(chosen)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        expected = expected_ids(records, Path(tmp))
+    rows = []
+    for name, scenario in chosen.items():
+        if args.scenario and name not in args.scenario:
+            continue
+        for n in range(1, args.runs + 1):
+            rows.append(run(name, scenario, n, records, expected, args))
+            print(f"{name} run {n}: {json.dumps(table_row(rows[-1]))}", file=sys.stderr)
+    print("Elasticsearch is the test double ElasticsearchDouble (tests/es_double.py): "
+          "'indexed' means the document reached the double's _bulk endpoint.\n")
+    print_table(("scenario", "run", "sent", "indexed", "lost", "duplicate ids", "redelivered",
+                 "dead-lettered", "replayed", "drain s"), [table_row(r) for r in rows])
+    print()
+    for r in rows:
+        for text in r["notes"]:
+            print(f"{r['scenario']} run {r['run']}: {text}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Redis restarted under a running index worker (found by bench/faults.py redis-restart): the
+worker reconnects by itself and writes again. celery-batches kept its flush timer's entry after
+Celery cleared the consumer's timer on the lost connection, so while a job waited for its retry
+delay (the timer running) at that moment, later jobs were buffered and never written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from akhbar.contract import Article, Envelope, Source, article_id, utcnow
+from akhbar.queues import make_app, send_jobs
+from akhbar.settings import Settings
+
+from conftest import RedisServer, Workers, wait_until
+from es_double import ElasticsearchDouble
+
+
+def index_job(url: str) -> dict[str, object]:
+    """A job ready for the index stage (normalized and enriched already)."""
+    article = Article(id=article_id(url=url, title="عنوان", body="نص"), url=url,
+                      source=Source(name="test", kind="inbox"), title="عنوان", body="نص",
+                      language="ar", story_id="s", ingested_at=utcnow())
+    return Envelope(route=["index"], article=article).to_message()
+
+
+def test_index_worker_writes_again_after_redis_restarts(redis_server: RedisServer,
+                                                        tmp_path: Path) -> None:
+    r = redis_server.client
+    r.flushall()
+    settings = Settings(redis_url=redis_server.url, route=["index"])
+    before, after = index_job("https://example.com/before"), index_job("https://example.com/after")
+    with ElasticsearchDouble() as es:
+        workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
+                           "AKHBAR_ES_URL": es.url, "AKHBAR_ROUTE": "index",
+                           "AKHBAR_BULK_FLUSH_S": "0.2"}, tmp_path)
+        try:
+            workers.start_stage("index")
+            app = make_app("akhbar_test", settings)
+            # A job waiting for a retry delay keeps the flush timer running.
+            send_jobs(app, "index", [index_job("https://example.com/later")], 1, countdown=3000)
+            send_jobs(app, "index", [before], 1)
+            wait_until(lambda: before["article"]["id"] in es.docs, 60,
+                       f"the first job\n{workers.logs()}")
+            redis_server.restart()
+            send_jobs(make_app("akhbar_test", settings), "index", [after], 1)
+            wait_until(lambda: after["article"]["id"] in es.docs, 60,
+                       f"the job sent after Redis restarted\n{workers.logs()}")
+        finally:
+            workers.stop()
+            r.flushall()
