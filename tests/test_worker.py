@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis import Redis
 
 from akhbar.contract import Article, Envelope, Source, utcnow
+from akhbar.queues import make_app
 from akhbar.settings import Settings
 from akhbar.worker import DeliveryGuard, backoff_delay, with_failure
 
@@ -17,6 +18,11 @@ def test_only_redeliveries_are_counted(redis_db: Redis) -> None:
     assert counts == [2, 3, 4]
     guard.leave("t1", {"redelivered": True})
     assert redis_db.hlen("akhbar:deliveries:normalize") == 0
+
+
+def test_workers_reconnect_for_as_long_as_redis_is_down() -> None:
+    conf = make_app("akhbar_test", Settings()).conf
+    assert conf.broker_connection_retry and conf.broker_connection_max_retries is None
 
 
 def test_backoff_is_bounded_and_jittered() -> None:

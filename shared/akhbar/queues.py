@@ -62,6 +62,9 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
         task_soft_time_limit=max(1, s.task_time_limit_s - 30),
         broker_transport_options={"visibility_timeout": s.visibility_timeout_s},
         broker_connection_retry_on_startup=True,
+        # Reconnect for as long as Redis is down: Celery's default gives up after 100 tries
+        # (2, 4, … 30 s apart: about 46 minutes) and the worker exits.
+        broker_connection_max_retries=None,
         task_default_queue=INGEST,
         task_routes={f"akhbar.{st}": {"queue": st} for st in stage_queues(s)},
         # Task events feed Flower's task view but cost ~2.7 ms per task in a prefork worker
