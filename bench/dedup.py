@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from akhbar.contract import Article, Source  # noqa: E402
 from akhbar.settings import Settings  # noqa: E402
-from akhbar_enrich.stage import WINDOW_S, assign  # noqa: E402
+from akhbar_enrich.stage import assign  # noqa: E402
 from akhbar_enrich.store import MemoryStore, RedisStore, SimilarityStore  # noqa: E402
 from akhbar_ingest.formats import FileRejected, record_article  # noqa: E402
 from akhbar_normalize.stage import process as normalize  # noqa: E402
@@ -214,8 +214,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             server = RedisServer(Path(tmp))
             try:
-                results["redis"] = measure(RedisStore(server.client, WINDOW_S), articles, pairs,
-                                           args.rounds)
+                store = RedisStore(server.client, Settings().story_state_ttl_s)
+                results["redis"] = measure(store, articles, pairs, args.rounds)
             finally:
                 server.stop()
         print_report("RedisStore", results["redis"])

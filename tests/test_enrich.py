@@ -16,6 +16,7 @@ from redis import Redis
 from akhbar.contract import Article, Source
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
+from akhbar.stages import StageContext
 from akhbar_enrich.similarity import (
     STORY_CONTAINMENT,
     STORY_JACCARD,
@@ -26,7 +27,7 @@ from akhbar_enrich.similarity import (
     same_story,
     title_words,
 )
-from akhbar_enrich.stage import WINDOW_S, assign, process
+from akhbar_enrich.stage import assign, make, process
 from akhbar_enrich.store import (
     MATCH_WINDOW_S,
     Commit,
@@ -42,6 +43,7 @@ from akhbar_normalize.stage import process as normalize
 from conftest import SHARED, RedisServer, need
 
 SETTINGS = Settings()
+TTL_S = SETTINGS.story_state_ttl_s
 REPO = Path(__file__).resolve().parents[1]
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 
@@ -82,7 +84,7 @@ def test_seed_story_margin(articles: dict[str, Article]) -> None:
 
 
 def test_workers_sharing_redis_agree(articles: dict[str, Article], redis_db: Redis) -> None:
-    one, two = RedisStore(redis_db, WINDOW_S), RedisStore(redis_db, WINDOW_S)
+    one, two = RedisStore(redis_db, TTL_S), RedisStore(redis_db, TTL_S)
     done = {k: process(a, one if k in ("000", "001", "003") else two)
             for k, a in sorted(articles.items())}
     assert_seed_stories(done)
@@ -141,7 +143,7 @@ def new_store(request: pytest.FixtureRequest) -> Callable[..., SimilarityStore]:
 
     def empty_redis_store(**kw: Any) -> SimilarityStore:
         db.flushall()
-        return RedisStore(db, WINDOW_S, **kw)
+        return RedisStore(db, TTL_S, **kw)
 
     return empty_redis_store
 
@@ -262,7 +264,7 @@ class PausingStore(RedisStore):
     up too: both see the store without the other's article, the race the commit must settle."""
 
     def __init__(self, redis: Redis, barrier: threading.Barrier, statuses: list[str]) -> None:
-        super().__init__(redis, WINDOW_S)
+        super().__init__(redis, TTL_S)
         self.barrier, self.statuses = barrier, statuses
 
     def lookup(self, *args: Any, **kw: Any) -> Lookup:
@@ -341,3 +343,8 @@ def test_labelled_real_pairs() -> None:
         got = ("duplicate" if (xd or xid) == (yd or yid) else
                "story" if xs == ys else "different")
         assert got == labels[x, y], (x, y)
+
+
+def test_a_story_state_ttl_below_the_match_window_is_refused() -> None:
+    with pytest.raises(ValueError, match="AKHBAR_STORY_STATE_TTL_S=3600 is below"):
+        make(StageContext(Settings(story_state_ttl_s=3600), None))

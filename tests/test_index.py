@@ -53,6 +53,15 @@ def test_batches_are_bulk_requests_split_by_bytes(double: ElasticsearchDouble,
     assert 1 < len(double.bulk_bodies) < 12  # a few requests, never one per document
 
 
+def test_bulk_requests_carry_at_most_bulk_size_documents(double: ElasticsearchDouble) -> None:
+    s = Settings(es_url=double.url, bulk_size=5)
+    es = make_client(s)
+    setup_elasticsearch(es, s)
+    outcome = BulkWriter(es, s, sleep=lambda _: None).write(docs(12))
+    assert len(outcome.indexed) == 12
+    assert [len(body) // 2 for body in double.bulk_bodies] == [5, 5, 2]  # action + source
+
+
 def test_overload_is_retried_with_backoff(double: ElasticsearchDouble, es: Elasticsearch) -> None:
     setup_elasticsearch(es, SETTINGS)
     double.fail_next = [429, 503]

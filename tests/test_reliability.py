@@ -92,7 +92,7 @@ def test_messages_held_by_a_killed_worker_come_back_when_it_restarts(
         wait_until(lambda: set(job_ids(redis_server, "enrich")) >= sent, 120,
                    f"every job to reach enrich\n{workers.logs()}")
         log = (tmp_path / "normalize.log").read_text(errors="replace")
-        assert "held by a worker that died on normalize" in log
+        assert "unacknowledged message(s) (queues normalize)" in log
         assert held_by_workers(redis_server, "normalize") == 0
     finally:
         workers.stop()

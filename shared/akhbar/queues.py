@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery
 from redis import Redis
 
+from akhbar.broker import TRANSPORT
 from akhbar.contract import SCHEMA_VERSION, ContractError
 from akhbar.settings import MAX_JOBS_PER_MESSAGE, Settings, get_settings
 
@@ -26,14 +27,23 @@ def stage_queues(s: Settings) -> list[str]:
     return [INGEST, *s.route]
 
 
-def full_queues(redis: Redis, s: Settings) -> dict[str, int]:
-    """The stage queues holding `queue_max_messages` messages or more, with their lengths.
+def downstream_queues(s: Settings, consumed: list[str]) -> list[str]:
+    """The stage queues after the first of `consumed` on the route (empty for the last)."""
+    queues = stage_queues(s)
+    mine = [i for i, q in enumerate(queues) if q in consumed]
+    return queues[min(mine) + 1:] if mine else []
+
+
+def full_queues(redis: Redis, s: Settings, queues: list[str] | None = None) -> dict[str, int]:
+    """Of `queues` (every stage queue by default), those holding `queue_max_messages` messages
+    or more, with their lengths.
 
     The one backpressure check: producers (the inbox watcher and sweep, feed polls) take no new
-    input while it is not empty, so a slow stage makes ingest wait instead of filling Redis.
-    It counts waiting messages only (LLEN), not those a worker holds unacknowledged, which its
-    prefetch bounds."""
-    queues = stage_queues(s)
+    input while it is not empty for any queue, and a stage worker fetches nothing while it is
+    not empty for the queues after its own (`akhbar.worker.Backpressure`), so a slow stage makes
+    the ones before it wait instead of filling Redis. It counts waiting messages only (LLEN),
+    not those a worker holds unacknowledged, which its prefetch bounds."""
+    queues = stage_queues(s) if queues is None else queues
     with redis.pipeline(transaction=False) as pipe:
         for queue in queues:
             pipe.llen(queue)
@@ -46,6 +56,8 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
     s = settings or get_settings()
     app = Celery(main, broker=s.redis_url)
     app.conf.update(
+        # Kombu's Redis transport with a fetch that cannot lose a message (akhbar.broker).
+        broker_transport=TRANSPORT,
         # JSON only: a pickled message could execute code on the worker.
         task_serializer="json",
         accept_content=["json"],

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     # a stage queue holds this many messages or more (akhbar.queues.full_queues).
     queue_max_messages: int = Field(200, gt=0)
 
+    # Enrich stage: how long an article's similarity state (features, bands, story) stays in
+    # Redis, about 6–7 KB per article (bench/soak.py): at least the 72 h in which copies are
+    # matched; longer also gives old articles arriving late, or redelivered, their story back.
+    story_state_ttl_s: int = Field(7 * 24 * 3600, gt=0)
+
     task_events: bool = False  # Celery task events, for Flower's task list
     # articles carried by one message between stages (receivers refuse more than the cap)
     jobs_per_message: int = Field(25, ge=1, le=MAX_JOBS_PER_MESSAGE)

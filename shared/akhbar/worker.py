@@ -6,7 +6,8 @@ redelivery counter, so a message that keeps killing its worker is dead-lettered 
 the job's route. A job failing transiently is re-sent alone after an exponential backoff with
 jitter, up to `retry_max` times; a job failing otherwise is dead-lettered at once with its
 reason, and the other jobs of its message go on. A worker (re)connecting to Redis puts back the
-messages a killed predecessor, or its own lost connection, left unacknowledged (`Reclaim`).
+messages a killed predecessor, or its own lost connection, left behind (`Reclaim`), and a worker
+fetches nothing while a queue after its own is full (`Backpressure`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from celery import Celery, Task, bootsteps, signals
@@ -26,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from akhbar.contract import ContractError, Envelope, Failure, TransientError, utcnow
 from akhbar.deadletter import dead_letter
-from akhbar.queues import send_jobs, task_name, unpack
+from akhbar.queues import downstream_queues, full_queues, send_jobs, task_name, unpack
 from akhbar.settings import Settings, get_settings
 from akhbar.stages import ProcessFn, StageContext, load_stage, run_stage, worker_name
 
@@ -103,32 +105,69 @@ class Reclaim(bootsteps.StartStopStep):
         reclaim_orphans(c.app, c.hostname, list(c.app.amqp.queues.consume_from))
 
 
+class Backpressure(bootsteps.StartStopStep):
+    """A consumer step of every stage worker but the last: before each fetch, it looks at the
+    queues after its own and fetches nothing while one holds `AKHBAR_QUEUE_MAX_MESSAGES`
+    (akhbar.queues.full_queues, through the transport's fetch gate), so each queue stays near
+    that bound however slow the stages after it are; the messages a worker already holds
+    finish and are forwarded. Logs once when it pauses and once when it resumes."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, c: Any, **kwargs: Any) -> None:
+        super().__init__(c, **kwargs)
+        self.full: dict[str, int] = {}
+
+    def start(self, c: Any) -> None:
+        s = get_settings()
+        downstream = downstream_queues(s, list(c.app.amqp.queues.consume_from))
+        if downstream:
+            c.task_consumer.channel.fetch_gate = partial(self.room, s, downstream)
+
+    def room(self, s: Settings, downstream: list[str], redis: Redis) -> bool:
+        full = full_queues(redis, s, downstream)
+        if bool(full) != bool(self.full):
+            log.warning("%s fetching: %s (AKHBAR_QUEUE_MAX_MESSAGES=%d)",
+                        "pausing" if full else "resuming", full or self.full,
+                        s.queue_max_messages)
+        self.full = full
+        return not full
+
+
 @signals.celeryd_init.connect
-def _reclaim_on_connect(sender: str, instance: Any, **_: Any) -> None:
+def _add_stage_steps(sender: str, instance: Any, conf: Any, **_: Any) -> None:
     # celeryd_init: before the worker builds its consumer from app.steps (a step added later,
-    # e.g. at celeryd_after_setup, is silently never run).
-    instance.app.steps["consumer"].add(Reclaim)
+    # e.g. at celeryd_after_setup, is silently never run) and opens its connection: fetches
+    # go through this node's own fetch list (akhbar.broker).
+    conf.broker_transport_options = {**conf.broker_transport_options, "fetch_owner": sender}
+    instance.app.steps["consumer"].update({Reclaim, Backpressure})
 
 
 def reclaim_orphans(app: Celery, hostname: str, queues: list[str]) -> int:
     """Put back on their queues the messages that a worker killed outright (SIGKILL, out of
-    memory, a container killed) held unacknowledged, instead of leaving them for the Redis
-    visibility timeout (AKHBAR_VISIBILITY_TIMEOUT_S, an hour by default). Returns their number.
+    memory, a container killed) or cut off from Redis held: those it was fetching (its fetch
+    list, akhbar.broker), and those it held unacknowledged, instead of leaving the latter for
+    the Redis visibility timeout (AKHBAR_VISIBILITY_TIMEOUT_S, an hour by default). Returns
+    their number.
 
-    Kombu's unacknowledged hash does not say which worker holds a message, so this is done only
-    for the queues no other live worker consumes (asked over Celery's broadcast channel before
-    this one consumes anything); a queue another worker serves keeps waiting for the timeout.
-    A worker too busy to answer within a second counts as gone: its messages are delivered a
-    second time, which at-least-once delivery and deterministic ids already allow."""
+    The workers alive are asked over Celery's broadcast channel before this one consumes
+    anything. Fetch lists name their worker: those of every worker but the live others come
+    back. Kombu's unacknowledged hash does not say which worker holds a message, so it is
+    restored only for the queues no other live worker consumes; a queue another worker serves
+    keeps waiting for the timeout. A worker too busy to answer within a second counts as gone:
+    its messages are delivered a second time, which at-least-once delivery and deterministic
+    ids already allow."""
     try:
         # Connections of its own, closed before the pool forks; one for the broadcast, whose
         # reply consumer must not share a channel with the restore.
         with app.connection_for_write() as conn:
             replies = app.control.inspect(timeout=1.0, connection=conn).active_queues() or {}
-        served = {q["name"] for host, qs in replies.items() if host != hostname for q in qs}
+        others = {host for host in replies if host != hostname}
+        served = {q["name"] for host in others for q in replies[host]}
         mine = set(queues) - served
         with app.connection_for_write() as conn:
             channel = conn.default_channel
+            fetched = channel.restore_fetched(skip_owners=others)
             tags = [tag for tag, raw in channel.client.hscan_iter(channel.unacked_key)
                     if json.loads(raw)[2] in mine]  # [message, exchange, routing key]
             for tag in tags:
@@ -136,10 +175,11 @@ def reclaim_orphans(app: Celery, hostname: str, queues: list[str]) -> int:
     except Exception:  # Redis unreachable at start: the visibility timeout still applies
         log.exception("could not look for messages held by dead workers")
         return 0
-    if tags:
-        log.warning("put back %d message(s) held by a worker that died on %s", len(tags),
-                    ", ".join(sorted(mine)))
-    return len(tags)
+    if tags or fetched:
+        log.warning("put back %d unacknowledged message(s) (queues %s) and %d being fetched, "
+                    "left by a worker that died or lost its connection", len(tags),
+                    ", ".join(sorted(mine)), fetched)
+    return len(tags) + fetched
 
 
 def register_stage(app: Celery, stage: str) -> Task:

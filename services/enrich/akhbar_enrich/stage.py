@@ -20,7 +20,14 @@ from akhbar_enrich.similarity import (
     same_story,
     signature,
 )
-from akhbar_enrich.store import Decision, Known, MemoryStore, RedisStore, SimilarityStore
+from akhbar_enrich.store import (
+    MATCH_WINDOW_S,
+    Decision,
+    Known,
+    MemoryStore,
+    RedisStore,
+    SimilarityStore,
+)
 
 PARAGRAPH_SEP = "\n\n"
 # Verified per article, most shared bands first: keeps the cost per article flat. The
@@ -29,12 +36,15 @@ MAX_CANDIDATES = 20
 # Commits refused because a similar article was committed meanwhile, before storing regardless:
 # each retry needs a new arrival within one round trip, so more than a few means a stampede.
 MAX_COMMIT_ATTEMPTS = 4
-WINDOW_S = 30 * 24 * 3600  # similarity state is kept this long in Redis
 
 
 def make(ctx: StageContext) -> ProcessFn:
+    ttl = ctx.settings.story_state_ttl_s
+    if ttl < MATCH_WINDOW_S:
+        raise ValueError(f"AKHBAR_STORY_STATE_TTL_S={ttl} is below the {MATCH_WINDOW_S} s "
+                         "window in which copies are matched: copies would be missed")
     store: SimilarityStore = (MemoryStore() if ctx.redis is None
-                              else RedisStore(ctx.redis, ttl_s=WINDOW_S))
+                              else RedisStore(ctx.redis, ttl_s=ttl))
     return partial(process, store=store)
 
 

@@ -1,10 +1,10 @@
 """Bulk indexing with bounded retries.
 
-One `_bulk` request per batch (split further only by `bulk_max_bytes`). Whole-request failures
-(connection errors, 429, 5xx) and per-item 429/5xx are retried with full-jitter exponential
-backoff; any other per-item error is a rejection with the reason Elasticsearch gave.
-Documents already in an older index behind the alias (after a rollover) are overwritten there,
-so a redelivered article never exists twice.
+A batch is written in `_bulk` requests of at most `bulk_size` documents and `bulk_max_bytes`.
+Whole-request failures (connection errors, 429, 5xx) and per-item 429/5xx are retried with
+full-jitter exponential backoff; any other per-item error is a rejection with the reason
+Elasticsearch gave. Documents already in an older index behind the alias (after a rollover) are
+overwritten there, so a redelivered article never exists twice.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class BulkWriter:
 
     def write(self, docs: list[dict[str, Any]]) -> BulkOutcome:
         outcome = BulkOutcome()
-        for chunk in _chunks(docs, self.s.bulk_max_bytes):
+        for chunk in _chunks(docs, self.s.bulk_size, self.s.bulk_max_bytes):
             self._write_chunk(chunk, outcome)
         return outcome
 
@@ -103,12 +103,15 @@ def _reason(op: dict[str, Any]) -> str:
     return str(err or f"status {op.get('status')}")
 
 
-def _chunks(docs: list[dict[str, Any]], max_bytes: int) -> list[list[dict[str, Any]]]:
+def _chunks(docs: list[dict[str, Any]], max_docs: int, max_bytes: int
+            ) -> list[list[dict[str, Any]]]:
+    """Consecutive runs of at most `max_docs` documents and `max_bytes` bytes (a document larger
+    than `max_bytes` goes alone)."""
     chunks: list[list[dict[str, Any]]] = [[]]
     size = 0
     for d in docs:
         n = len(json.dumps(d, ensure_ascii=False).encode("utf-8"))
-        if chunks[-1] and size + n > max_bytes:
+        if chunks[-1] and (size + n > max_bytes or len(chunks[-1]) == max_docs):
             chunks.append([])
             size = 0
         chunks[-1].append(d)

@@ -1,7 +1,8 @@
 """Celery glue for index (`celery -A akhbar_index.tasks worker -Q index`).
 
-Messages are buffered by celery-batches and their jobs written with one `_bulk` per batch (at
-`bulk_size` messages or every `bulk_flush_s`). With late acks a batch is acknowledged only
+Messages are buffered by celery-batches and their jobs written together (bulk.py): a batch is
+flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
+`bulk_flush_s`. With late acks a batch is acknowledged only
 after it returns, so the batch function never raises for a job's sake: every job ends indexed,
 dead-lettered with its reason, or re-sent with a backoff delay (dead-lettered once it has used
 its retries).
@@ -29,8 +30,10 @@ STAGE = "index"
 log = logging.getLogger(__name__)
 settings = get_settings()
 app = make_app("akhbar_index", settings)
+# Batches count messages; a message carries up to jobs_per_message documents.
+FLUSH_MESSAGES = -(-settings.bulk_size // settings.jobs_per_message)
 # celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
-app.conf.worker_prefetch_multiplier = settings.bulk_size * 2
+app.conf.worker_prefetch_multiplier = FLUSH_MESSAGES * 2
 rt = StageRuntime(STAGE, settings)
 
 
@@ -58,7 +61,7 @@ class RestartingBatches(Batches):
 
 
 @app.task(name=task_name(STAGE), base=RestartingBatches, acks_late=True,
-          flush_every=settings.bulk_size, flush_interval=settings.bulk_flush_s)
+          flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
 def index_batch(requests: list[SimpleRequest]) -> None:
     with ExitStack() as stack:
         done: list[tuple[Job, Envelope]] = []
