@@ -13,7 +13,8 @@ article outside the set, then drops the articles as JSONL files and breaks somet
                  in turn, in random order): either its whole process group (Celery parent and
                  pool), which the bench restarts as a supervisor would, or one pool process
   redis-restart  redis-server stopped with SIGTERM mid-run, started again --redis-down s later on
-                 the same port and directory (AOF on, fsync every second)
+                 the same port and directory (AOF on, fsync every second); --restarts times per
+                 run, 3-5 s apart
   redis-kill     the same with SIGKILL
   index-down     the index target unavailable for --outage s (a third each: connection refused,
                  every _bulk answered 503, every _bulk 429), then recovering over --outage/3 s
@@ -23,7 +24,8 @@ article outside the set, then drops the articles as JSONL files and breaks somet
                  in AKHBAR_ROUTE); once drained, its worker is restarted without the bug and
                  `akhbar dlq replay tripwire` (the real command) sends the job back
   backpressure   the index target slowed to --index-rate documents/s (10x below the ~100
-                 articles/s the pipeline sustains) with AKHBAR_QUEUE_MAX_MESSAGES=--bound
+                 articles/s the pipeline sustains) with AKHBAR_QUEUE_MAX_MESSAGES=--bound; notes
+                 the peak of each queue and how often the watcher and each worker paused
 
 Columns (ids are those ingest gives the dropped records, computed with its own reader):
   sent           distinct article ids dropped into the inbox
@@ -232,12 +234,15 @@ def restart_redis(sig: signal.Signals) -> Callable[[Trial], None]:
     def fault(t: Trial) -> None:
         if not mid_run(t):
             return
-        before = len(indexed_ids(t.es))
-        t.pipe.redis.restart(sig, t.args.redis_down)
-        alive = [n for n, p in t.pipe.workers.procs.items() if p.poll() is None]
-        t.note(f"redis-server {sig.name} with {before}/{len(t.expected)} indexed, down "
-               f"{t.args.redis_down:g} s, restarted on port {t.pipe.redis.port}; processes "
-               f"alive after it: {', '.join(alive)}")
+        for n in range(t.args.restarts):
+            if n and t.sleep(random.uniform(3, 5)):
+                break
+            before = len(indexed_ids(t.es))
+            t.pipe.redis.restart(sig, t.args.redis_down)
+            alive = [name for name, p in t.pipe.workers.procs.items() if p.poll() is None]
+            t.note(f"redis-server {sig.name} with {before}/{len(t.expected)} indexed, down "
+                   f"{t.args.redis_down:g} s, restarted on port {t.pipe.redis.port}; "
+                   f"processes alive after it: {', '.join(alive)}")
     return fault
 
 
@@ -319,13 +324,14 @@ def slow_index(t: Trial) -> None:
 
 def backpressure_report(t: Trial) -> None:
     peaks = t.extra["peaks"]
-    log = (t.pipe.workers.logdir / "watcher.log").read_text(errors="replace")
-    pauses, resumes = log.count("pausing:"), log.count("resuming:")
+    logs = {name: (t.pipe.workers.logdir / f"{name}.log").read_text(errors="replace")
+            for name in ("watcher", *STAGES)}
+    pauses = ", ".join(f"{name} {log.count('pausing')}" for name, log in logs.items())
     queues = ", ".join(f"{q} {peaks.get(q, 0)}" for q in t.queues)
     t.note(f"peak queue length (messages of up to 25 jobs) against the bound "
            f"{t.args.bound}: {queues}; unacknowledged {peaks.get('unacked', 0)}; "
            f"Redis used_memory peak {peaks.get('used_memory', 0) / 2**20:.1f} MiB; "
-           f"watcher paused {pauses}x, resumed {resumes}x")
+           f"pauses: {pauses}")
 
 
 def scenarios(args: argparse.Namespace) -> dict[str, Scenario]:
@@ -336,7 +342,7 @@ def scenarios(args: argparse.Namespace) -> dict[str, Scenario]:
         "index-down": Scenario(index_down),
         "poison": Scenario(send_poison, env={"AKHBAR_ROUTE": "normalize,enrich,tripwire,index"},
                            setup=install_tripwire, after=replay_fixed),
-        # A small bulk size keeps the index worker's prefetch (2 x bulk size messages) small.
+        # A small bulk size keeps the index worker's prefetch (twice one batch's messages) small.
         "backpressure": Scenario(env={"AKHBAR_QUEUE_MAX_MESSAGES": str(args.bound),
                                       "AKHBAR_BULK_SIZE": str(max(1, args.bound // 2))},
                                  file_size=25, setup=slow_index, after=backpressure_report),
@@ -418,6 +424,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     parser.add_argument("--outage", type=float, default=60.0, help="index-down outage, s")
     parser.add_argument("--redis-down", type=float, default=3.0, help="Redis stopped for, s")
+    parser.add_argument("--restarts", type=int, default=1,
+                        help="redis-restart/-kill: restarts per run, 3-5 s apart while work is "
+                             "left")
     parser.add_argument("--index-rate", type=float, default=10.0,
                         help="backpressure: documents/s the slowed double accepts")
     parser.add_argument("--bound", type=int, default=8,

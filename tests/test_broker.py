@@ -59,8 +59,8 @@ def test_a_lost_fetch_reply_leaves_the_message_in_the_fetch_list(redis_db: Redis
         assert message is not None and message.body == b"one"
 
 
-def test_kombus_brpop_loses_the_message_whose_reply_is_lost(redis_db: Redis,
-                                                            redis_server: RedisServer) -> None:
+def test_with_kombus_own_fetch_a_lost_reply_loses_the_message(redis_db: Redis,
+                                                              redis_server: RedisServer) -> None:
     """Why the transport exists: the same drop with kombu's own fetch leaves the message
     nowhere in Redis (not queued, not unacknowledged, no fetch list)."""
     fetch_and_drop_reply(redis_server.url, owner=None)

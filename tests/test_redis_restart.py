@@ -1,15 +1,17 @@
 """Redis restarted under a running index worker (found by bench/faults.py redis-restart): the
 worker reconnects by itself and writes again. celery-batches kept its flush timer's entry after
 Celery cleared the consumer's timer on the lost connection, so while a job waited for its retry
-delay (the timer running) at that moment, later jobs were buffered and never written."""
+delay (the timer running) at that moment, later jobs were buffered and never written. And the
+message the worker was fetching when Redis stopped is put back when it reconnects."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from akhbar.contract import Article, Envelope, Source, article_id, utcnow
-from akhbar.queues import make_app, send_jobs
+from akhbar.broker import fetch_key
+from akhbar.contract import SCHEMA_VERSION, Article, Envelope, Source, article_id, utcnow
+from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import Settings
 
 from conftest import RedisServer, Workers, wait_until
@@ -30,6 +32,7 @@ def test_index_worker_writes_again_after_redis_restarts(redis_server: RedisServe
     r.flushall()
     settings = Settings(redis_url=redis_server.url, route=["index"])
     before, after = index_job("https://example.com/before"), index_job("https://example.com/after")
+    stranded = index_job("https://example.com/stranded")
     with ElasticsearchDouble() as es:
         workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
                            "AKHBAR_ES_URL": es.url, "AKHBAR_ROUTE": "index",
@@ -42,10 +45,16 @@ def test_index_worker_writes_again_after_redis_restarts(redis_server: RedisServe
             send_jobs(app, "index", [before], 1)
             wait_until(lambda: before["article"]["id"] in es.docs, 60,
                        f"the first job\n{workers.logs()}")
+            # A job the worker was fetching when Redis went down: served, reply never read.
+            app.send_task(task_name("index"), queue="parking",
+                          args=[{"schema_version": SCHEMA_VERSION, "jobs": [stranded]}])
+            r.lmove("parking", fetch_key("index@test", "index"), "RIGHT", "LEFT")
             redis_server.restart()
             send_jobs(make_app("akhbar_test", settings), "index", [after], 1)
-            wait_until(lambda: after["article"]["id"] in es.docs, 60,
-                       f"the job sent after Redis restarted\n{workers.logs()}")
+            for job, what in ((after, "the job sent after Redis restarted"),
+                              (stranded, "the job being fetched when Redis stopped")):
+                wait_until(lambda job=job: job["article"]["id"] in es.docs, 60,
+                           f"{what}\n{workers.logs()}")
         finally:
             workers.stop()
             r.flushall()

@@ -314,11 +314,12 @@ def test_env_example_documents_prod_secrets_empty() -> None:
 
 # --------------------------------------------------------------------------- 6. limits
 
-LIMIT_FIELDS = ("max_file_bytes", "max_article_chars", "fetch_max_bytes", "fetch_max_redirects",
-                "fetch_max_items", "jobs_per_message", "bulk_size", "bulk_max_bytes",
-                "max_deliveries", "retry_max", "task_time_limit_s", "fetch_connect_timeout_s",
-                "fetch_read_timeout_s", "fetch_retries", "fetch_retry_after_max_s",
-                "fetch_host_concurrency", "es_request_timeout_s", "queue_max_messages")
+LIMIT_FIELDS = ("max_file_bytes", "max_article_chars", "max_title_chars", "fetch_max_bytes",
+                "fetch_max_redirects", "fetch_max_items", "jobs_per_message", "bulk_size",
+                "bulk_max_bytes", "max_deliveries", "retry_max", "task_time_limit_s",
+                "fetch_connect_timeout_s", "fetch_read_timeout_s", "fetch_retries",
+                "fetch_retry_after_max_s", "fetch_host_concurrency", "es_request_timeout_s",
+                "queue_max_messages", "story_state_ttl_s")
 
 
 @pytest.mark.parametrize("field", LIMIT_FIELDS)

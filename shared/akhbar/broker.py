@@ -8,8 +8,9 @@ is gone — found by bench/faults.py, which lost one message in a dozen Redis re
 A stage worker (a channel given the `fetch_owner` transport option, its Celery node name)
 instead moves the message atomically with `BLMOVE` into a fetch list of its own,
 `akhbar:fetching:<owner>:<queue>`, and removes it from there once it is in the unacknowledged
-hash. Whatever a fetch list still holds was never handed to the worker: `restore_fetched`
-puts it back on its queue, which `akhbar.worker.Reclaim` does each time a worker connects.
+hash. Whatever a fetch list still holds did not reach the worker (or, for one round trip, is
+also unacknowledged: then it comes back twice, never zero times): `restore_fetched` puts it
+back on its queue, which `akhbar.worker.Reclaim` does each time a worker connects.
 A channel without an owner (producers, `celery inspect`) fetches as kombu does.
 
 An owner's channel may have a `fetch_gate`, asked before each fetch: while it says no, the
@@ -86,8 +87,7 @@ class Channel(kombu_redis.Channel):
             self._queue_cycle.rotate(queue)
             if item is None:
                 raise kombu_redis.Empty()
-            # Delivery writes the unacknowledged entry; only then leave the fetch list. Should
-            # Redis go away in between, the message is in both and comes back twice, never zero.
+            # Delivery writes the unacknowledged entry; only then leave the fetch list.
             self.connection._deliver(loads(bytes_to_str(item)), queue)
             self.client.lrem(fetch_key(self.fetch_owner, queue), 1, item)
             return True

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     inbox_stable_seconds: float = Field(1.0, ge=0)  # size unchanged this long = fully written
     max_file_bytes: int = Field(20 * 1024 * 1024, gt=0)
     max_article_chars: int = Field(200_000, gt=0)
+    max_title_chars: int = Field(1000, gt=0)  # a longer one is text without line breaks
     default_timezone: str = "UTC"  # for dates printed without an offset
 
     # Reliability: bounded retries with exponential backoff and jitter, a delivery cap for

@@ -56,6 +56,9 @@ def process(article: Article, settings: Settings) -> Article:
     if len(a.body) > settings.max_article_chars:
         raise ContractError(f"body has {len(a.body)} characters, above the limit of "
                             f"{settings.max_article_chars} (AKHBAR_MAX_ARTICLE_CHARS)")
+    if len(a.title) > settings.max_title_chars:
+        raise ContractError(f"title has {len(a.title)} characters, above the limit of "
+                            f"{settings.max_title_chars} (AKHBAR_MAX_TITLE_CHARS)")
     a.normalized = Normalized(title=search_form(a.title), body=search_form(a.body))
     if a.url is None:  # content id from the decoded, cleaned text, whatever its encoding was
         a.id = article_id(url=None, title=a.title, body=a.body)
