@@ -1,6 +1,7 @@
 """At least once on real parts: a normalize worker whose pool process is killed with SIGKILL
 while it works loses no job (task_reject_on_worker_lost requeues the message at once), nor does
-one killed as a whole (its successor puts back what it held)."""
+one killed as a whole (its successor puts back what it held), nor a message whose handling
+fails outside its jobs (it goes back on its queue, for a stage task and an index batch)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 import psutil
+from redis import Redis
+from test_redis_restart import index_job
 
 from akhbar.contract import Envelope
 from akhbar.queues import make_app, send_jobs
@@ -18,6 +21,7 @@ from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
 
 from conftest import RedisServer, Workers, wait_until
+from es_double import ElasticsearchDouble
 
 
 def job_ids(redis_server: RedisServer, queue: str) -> list[str]:
@@ -97,3 +101,78 @@ def test_messages_held_by_a_killed_worker_come_back_when_it_restarts(
     finally:
         workers.stop()
         redis_server.client.flushall()
+
+
+def mark_redelivered(redis: Redis, queue: str) -> None:
+    """Flag the message waiting in `queue` as a redelivery, as kombu does when it restores one."""
+    payload = json.loads(redis.rpop(queue))
+    payload["headers"]["redelivered"] = True
+    payload["properties"]["delivery_info"]["redelivered"] = True
+    redis.rpush(queue, json.dumps(payload))
+
+
+def waiting_or_held(redis_server: RedisServer, queue: str) -> int:
+    return redis_server.client.llen(queue) + held_by_workers(redis_server, queue)
+
+
+def test_a_message_whose_handling_fails_outside_its_jobs_goes_back(
+        redis_server: RedisServer, seeds: list[Path], tmp_path: Path) -> None:
+    """A redelivered message whose delivery count cannot be kept (its Redis key holds the wrong
+    type, as good as Redis failing a command): the task raises outside the jobs. Celery would
+    reject it without requeueing, deleting it; it keeps going back to its queue instead, and
+    is forwarded once the count can be kept."""
+    r = redis_server.client
+    r.flushall()
+    settings = Settings(redis_url=redis_server.url, route=["normalize", "enrich"])
+    article = read_file(seeds[0]).articles[0]
+    job = Envelope(route=settings.route, article=article).to_message()
+    send_jobs(make_app("akhbar_test", settings), "normalize", [job], 1)
+    mark_redelivered(r, "normalize")
+    r.set("akhbar:deliveries:normalize", "not a hash")
+    workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
+                       "AKHBAR_ROUTE": "normalize,enrich"}, tmp_path)
+    log = lambda: (tmp_path / "normalize.log").read_text(errors="replace")  # noqa: E731
+    try:
+        workers.start_stage("normalize")
+        wait_until(lambda: "WRONGTYPE" in log(), 60, f"the task to fail\n{workers.logs()}")
+        time.sleep(1)  # retried meanwhile, never dropped
+        assert waiting_or_held(redis_server, "normalize") == 1 and r.llen("enrich") == 0
+        assert log().count("putting a message back on its queue") >= 2
+        r.delete("akhbar:deliveries:normalize")
+        wait_until(lambda: job_ids(redis_server, "enrich") == [job["job_id"]], 60,
+                   f"the job forwarded once the count works\n{workers.logs()}")
+        wait_until(lambda: waiting_or_held(redis_server, "normalize") == 0, 30, "the ack")
+    finally:
+        workers.stop()
+        r.flushall()
+
+
+def test_an_index_batch_that_raises_goes_back(redis_server: RedisServer,
+                                              tmp_path: Path) -> None:
+    """The same failure inside an index batch: celery-batches acknowledged a batch whose
+    function raised; ReliableBatches puts it back, and it is indexed once the count works."""
+    r = redis_server.client
+    r.flushall()
+    settings = Settings(redis_url=redis_server.url, route=["index"])
+    job = index_job("https://example.com/batch")
+    send_jobs(make_app("akhbar_test", settings), "index", [job], 1)
+    mark_redelivered(r, "index")
+    r.set("akhbar:deliveries:index", "not a hash")
+    with ElasticsearchDouble() as es:
+        workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
+                           "AKHBAR_ES_URL": es.url, "AKHBAR_ROUTE": "index",
+                           "AKHBAR_BULK_FLUSH_S": "0.2"}, tmp_path)
+        log = lambda: (tmp_path / "index.log").read_text(errors="replace")  # noqa: E731
+        try:
+            workers.start_stage("index")
+            wait_until(lambda: "WRONGTYPE" in log(), 60, f"the batch to fail\n{workers.logs()}")
+            time.sleep(1)  # retried meanwhile, never acknowledged
+            assert waiting_or_held(redis_server, "index") == 1 and not es.docs
+            assert log().count("putting a batch of 1 message(s) back") >= 2
+            r.delete("akhbar:deliveries:index")
+            wait_until(lambda: job["article"]["id"] in es.docs, 60,
+                       f"the job indexed once the count works\n{workers.logs()}")
+            wait_until(lambda: waiting_or_held(redis_server, "index") == 0, 30, "the ack")
+        finally:
+            workers.stop()
+            r.flushall()

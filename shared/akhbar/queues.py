@@ -66,8 +66,9 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
         # At least once: ack after the task, requeue when the worker process dies.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # An exception escaping a task (only infrastructure failures do: the stage glue
-        # dead-letters everything else) leaves its message unacknowledged for redelivery.
+        # A task over its time limit is requeued, not acknowledged (and counted as a delivery).
+        # Any other exception escaping a task would have Celery drop its message: the stage
+        # glue turns those into a requeue (akhbar.worker.put_back).
         task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
         task_time_limit=s.task_time_limit_s,

@@ -2,20 +2,22 @@
 
 Messages are buffered by celery-batches and their jobs written together (bulk.py): a batch is
 flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
-`bulk_flush_s`. With late acks a batch is acknowledged only
-after it returns, so the batch function never raises for a job's sake: every job ends indexed,
-dead-lettered with its reason, or re-sent with a backoff delay (dead-lettered once it has used
-its retries).
+`bulk_flush_s`. With late acks a batch is acknowledged only after it returns (and put back on
+the queue if it raised, `ReliableBatches`), so the batch function never raises for a job's
+sake: every job ends indexed, dead-lettered with its reason, or re-sent with a backoff delay
+(dead-lettered once it has used its retries).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from contextlib import ExitStack
 from functools import lru_cache
 from typing import Any
 
 from celery_batches import Batches, SimpleRequest
+from celery_batches.trace import apply_batches_task
 from elasticsearch import Elasticsearch, TransportError
 
 from akhbar.contract import ContractError, Envelope, TransientError
@@ -49,20 +51,42 @@ def ready() -> bool:
     return True
 
 
-class RestartingBatches(Batches):
-    """celery-batches whose flush timer survives a lost broker connection. Celery clears the
-    consumer's timer when the connection drops (Redis restarted) and builds the strategy again
-    on reconnecting, but Batches kept the dead timer entry and never started a new one, so the
-    index stage buffered jobs and never wrote them (found by bench/faults.py redis-restart)."""
+class ReliableBatches(Batches):
+    """celery-batches made safe for at-least-once delivery.
+
+    - Its flush timer survives a lost broker connection: Celery clears the consumer's timer when
+      the connection drops (Redis restarted) and builds the strategy again on reconnecting, but
+      Batches kept the dead timer entry and never started a new one, so the index stage buffered
+      jobs and never wrote them (found by bench/faults.py redis-restart).
+    - A batch is acknowledged only when the batch function returned: celery-batches catches what
+      it raises (Redis away while re-sending a job, say) and acknowledged the messages anyway,
+      losing them; they go back on the queue instead."""
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:  # noqa: N802 (Celery's)
         self._tref = None  # the next buffered request starts the timer again
         return super().Strategy(task, app, consumer)
 
+    def flush(self, requests: Collection[Any]) -> Any:
+        """Run the batch in the pool; then acknowledge its messages (the task is late-acked)
+        if it returned True, else put them back on the queue, redelivered."""
+        def settle(finished: bool | None) -> None:  # None: the batch function raised
+            if not finished:
+                log.warning("putting a batch of %d message(s) back on the queue", len(requests))
+            for req in requests:
+                if finished:
+                    req.acknowledge()
+                else:
+                    req.reject(requeue=True)
 
-@app.task(name=task_name(STAGE), base=RestartingBatches, acks_late=True,
+        batch = ([SimpleRequest.from_request(r) for r in requests],)
+        return self._pool.apply_async(apply_batches_task, (self, batch, 0, None),
+                                      callback=settle)
+
+
+@app.task(name=task_name(STAGE), base=ReliableBatches, acks_late=True,
           flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
-def index_batch(requests: list[SimpleRequest]) -> None:
+def index_batch(requests: list[SimpleRequest]) -> bool:
+    """True once every job is indexed, dead-lettered or re-sent (see ReliableBatches)."""
     with ExitStack() as stack:
         done: list[tuple[Job, Envelope]] = []
         for req in requests:
@@ -72,6 +96,7 @@ def index_batch(requests: list[SimpleRequest]) -> None:
                 done += finished
                 retry_later(app, rt, failed)
         write(done)
+    return True
 
 
 def write(done: list[tuple[Job, Envelope]]) -> None:
