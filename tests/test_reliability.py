@@ -16,7 +16,7 @@ from redis import Redis
 from test_redis_restart import index_job
 
 from akhbar.contract import Envelope
-from akhbar.queues import make_app, send_jobs
+from akhbar.queues import make_app, send_jobs, send_message
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
 
@@ -176,3 +176,36 @@ def test_an_index_batch_that_raises_goes_back(redis_server: RedisServer,
         finally:
             workers.stop()
             r.flushall()
+
+
+def test_an_ingest_job_that_fails_outside_its_file_goes_back(redis_server: RedisServer,
+                                                            seeds: list[Path],
+                                                            tmp_path: Path) -> None:
+    """The same failure for a claimed inbox file: its job goes back on the ingest queue (the
+    file would otherwise wait in .work/ for the watcher's next start), and once the count works
+    its articles are sent on and the file is filed as processed."""
+    r = redis_server.client
+    r.flushall()
+    inbox = tmp_path / "inbox"
+    (inbox / ".work").mkdir(parents=True)
+    claimed = inbox / ".work" / f"0123456789ab__{seeds[0].name}"
+    claimed.write_bytes(seeds[0].read_bytes())
+    settings = Settings(redis_url=redis_server.url, route=["normalize"])
+    send_message(make_app("akhbar_test", settings), "ingest", {"file": claimed.name}, "test")
+    mark_redelivered(r, "ingest")
+    r.set("akhbar:deliveries:ingest", "not a hash")
+    workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
+                       "AKHBAR_ROUTE": "normalize", "AKHBAR_INBOX": str(inbox)}, tmp_path)
+    log = lambda: (tmp_path / "ingest.log").read_text(errors="replace")  # noqa: E731
+    try:
+        workers.start_stage("ingest")
+        wait_until(lambda: "WRONGTYPE" in log(), 60, f"the task to fail\n{workers.logs()}")
+        time.sleep(1)  # retried meanwhile, never dropped
+        assert waiting_or_held(redis_server, "ingest") == 1 and claimed.exists()
+        r.delete("akhbar:deliveries:ingest")
+        wait_until(lambda: (inbox / "processed").is_dir() and not claimed.exists(), 60,
+                   f"the file processed once the count works\n{workers.logs()}")
+        assert len(job_ids(redis_server, "normalize")) == len(read_file(seeds[0]).articles)
+    finally:
+        workers.stop()
+        r.flushall()

@@ -68,7 +68,7 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         # A task over its time limit is requeued, not acknowledged (and counted as a delivery).
         # Any other exception escaping a task would have Celery drop its message: the stage
-        # glue turns those into a requeue (akhbar.worker.put_back).
+        # glue turns those into a requeue (akhbar.worker.requeue_on_failure).
         task_acks_on_failure_or_timeout=False,
         worker_prefetch_multiplier=1,
         task_time_limit=s.task_time_limit_s,

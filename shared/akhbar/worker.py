@@ -6,9 +6,10 @@ redelivery counter, so a message that keeps killing its worker is dead-lettered 
 the job's route. A job failing transiently is re-sent alone after an exponential backoff with
 jitter, up to `retry_max` times; a job failing otherwise is dead-lettered at once with its
 reason, and the other jobs of its message go on. A message whose handling fails outside its
-jobs (Redis away while forwarding) goes back on its queue (`put_back`). A worker (re)connecting
-to Redis puts back the messages a killed predecessor, or its own lost connection, left behind
-(`Reclaim`), and a worker fetches nothing while a queue after its own is full (`Backpressure`).
+jobs (Redis away while forwarding) goes back on its queue (`requeue_on_failure`). A worker
+(re)connecting to Redis puts back the messages a killed predecessor, or its own lost
+connection, left behind (`Reclaim`), and a worker fetches nothing while a queue after its own
+is full (`Backpressure`).
 """
 
 from __future__ import annotations
@@ -190,26 +191,27 @@ def register_stage(app: Celery, stage: str) -> Task:
 
     @app.task(name=task_name(stage), bind=True, acks_late=True)
     def run(self: Task, message: Any) -> None:
-        try:
-            with delivery(rt, self.request, message) as admitted:
-                if admitted:
-                    done, failed = process_jobs(rt, message)
-                    forward(app, rt, done)
-                    retry_later(app, rt, failed)
-        except Exception as exc:
-            raise put_back(exc) from exc
+        with requeue_on_failure(), delivery(rt, self.request, message) as admitted:
+            if admitted:
+                done, failed = process_jobs(rt, message)
+                forward(app, rt, done)
+                retry_later(app, rt, failed)
 
     return run
 
 
-def put_back(exc: BaseException) -> Reject:
-    """What a task raises when its handling failed outside the jobs (Redis unreachable while
-    forwarding, a delivery count that cannot be kept): Celery would reject a late-acknowledged
-    message whose task raised without requeueing it, deleting it once Redis answers again
-    (found by bench/faults.py --restarts). It goes back on its queue instead, redelivered, so
-    `delivery` counts it; if Redis is still away, it stays unacknowledged for `Reclaim`."""
-    log.warning("putting a message back on its queue: %s: %s", type(exc).__name__, exc)
-    return Reject(f"{type(exc).__name__}: {exc}", requeue=True)
+@contextmanager
+def requeue_on_failure() -> Iterator[None]:
+    """Around a late-acknowledged task whose handling failed outside its jobs (Redis
+    unreachable while forwarding, a delivery count that cannot be kept): Celery would reject
+    its message without requeueing it, deleting it once Redis answers again (found by
+    bench/faults.py --restarts). It goes back on its queue instead, redelivered, so `delivery`
+    counts it; if Redis is still away, it stays unacknowledged for `Reclaim`."""
+    try:
+        yield
+    except Exception as exc:
+        log.warning("putting a message back on its queue: %s: %s", type(exc).__name__, exc)
+        raise Reject(f"{type(exc).__name__}: {exc}", requeue=True) from exc
 
 
 @contextmanager

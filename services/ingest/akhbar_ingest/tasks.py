@@ -15,7 +15,7 @@ from celery import Task
 from akhbar.contract import Article, Envelope, SourceError, TransientError
 from akhbar.queues import INGEST, full_queues, make_app, send_jobs, send_message, task_name
 from akhbar.settings import get_settings
-from akhbar.worker import StageRuntime, delivery
+from akhbar.worker import StageRuntime, delivery, requeue_on_failure
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox
 from akhbar_ingest.sources import SourceContext, commit, load_feeds, make_context, poll
@@ -65,7 +65,7 @@ def inbox() -> Inbox:
 
 @app.task(name=task_name(INGEST), bind=True, acks_late=True)
 def ingest_file(self: Task, message: dict[str, Any]) -> None:
-    with delivery(rt, self.request, message) as admitted:
+    with requeue_on_failure(), delivery(rt, self.request, message) as admitted:
         if admitted:
             file_jobs(message)
         else:  # the file kept killing its worker: file it with the reason, not forever retried
@@ -78,8 +78,8 @@ def ingest_file(self: Task, message: dict[str, Any]) -> None:
 def file_jobs(message: dict[str, Any]) -> None:
     """Read one claimed file, send its article jobs, then file it as processed (or failed).
 
-    Errors sending jobs propagate: the message stays unacknowledged and is redelivered, and
-    articles already sent are overwritten downstream (deterministic ids)."""
+    Errors sending jobs propagate: the message goes back on the queue (`requeue_on_failure`),
+    and articles already sent are overwritten downstream (deterministic ids)."""
     box = inbox()
     try:
         path = box.claimed(str(message["file"]))
