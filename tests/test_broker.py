@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from kombu import Connection, Consumer, Queue
 from redis import Redis
-from test_redis_restart import index_job
 
 from akhbar.broker import TRANSPORT, fetch_key
 from akhbar.queues import make_app, send_jobs
@@ -20,6 +19,7 @@ from akhbar.settings import Settings
 
 from conftest import RedisServer, Workers, wait_until
 from es_double import ElasticsearchDouble
+from index_stage import index_job, index_workers
 
 QUEUE = "fetchtest"
 
@@ -108,9 +108,7 @@ def test_a_worker_puts_back_what_dead_workers_were_fetching(redis_server: RedisS
         r.lmove("index", fetch_key(owner, "index"), "RIGHT", "LEFT")
     assert r.llen("index") == 0
     with ElasticsearchDouble() as es:
-        workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
-                           "AKHBAR_ES_URL": es.url, "AKHBAR_ROUTE": "index",
-                           "AKHBAR_BULK_FLUSH_S": "0.2"}, tmp_path)
+        workers = index_workers(redis_server, es.url, tmp_path)
         try:
             workers.start_stage("index")
             ids = {j["article"]["id"] for j in jobs}

@@ -6,24 +6,16 @@ message the worker was fetching when Redis stopped is put back when it reconnect
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from akhbar.broker import fetch_key
-from akhbar.contract import SCHEMA_VERSION, Article, Envelope, Source, article_id, utcnow
+from akhbar.contract import SCHEMA_VERSION
 from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import Settings
 
-from conftest import RedisServer, Workers, wait_until
+from conftest import RedisServer, wait_until
 from es_double import ElasticsearchDouble
-
-
-def index_job(url: str) -> dict[str, object]:
-    """A job ready for the index stage (normalized and enriched already)."""
-    article = Article(id=article_id(url=url, title="عنوان", body="نص"), url=url,
-                      source=Source(name="test", kind="inbox"), title="عنوان", body="نص",
-                      language="ar", story_id="s", ingested_at=utcnow())
-    return Envelope(route=["index"], article=article).to_message()
+from index_stage import index_job, index_workers
 
 
 def test_index_worker_writes_again_after_redis_restarts(redis_server: RedisServer,
@@ -34,9 +26,7 @@ def test_index_worker_writes_again_after_redis_restarts(redis_server: RedisServe
     before, after = index_job("https://example.com/before"), index_job("https://example.com/after")
     stranded = index_job("https://example.com/stranded")
     with ElasticsearchDouble() as es:
-        workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
-                           "AKHBAR_ES_URL": es.url, "AKHBAR_ROUTE": "index",
-                           "AKHBAR_BULK_FLUSH_S": "0.2"}, tmp_path)
+        workers = index_workers(redis_server, es.url, tmp_path)
         try:
             workers.start_stage("index")
             app = make_app("akhbar_test", settings)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import psutil
 from redis import Redis
-from test_redis_restart import index_job
 
 from akhbar.contract import Envelope
 from akhbar.queues import make_app, send_jobs, send_message
@@ -22,6 +21,7 @@ from akhbar_ingest.formats import read_file
 
 from conftest import RedisServer, Workers, wait_until
 from es_double import ElasticsearchDouble
+from index_stage import index_job, index_workers
 
 
 def job_ids(redis_server: RedisServer, queue: str) -> list[str]:
@@ -103,16 +103,27 @@ def test_messages_held_by_a_killed_worker_come_back_when_it_restarts(
         redis_server.client.flushall()
 
 
-def mark_redelivered(redis: Redis, queue: str) -> None:
-    """Flag the message waiting in `queue` as a redelivery, as kombu does when it restores one."""
-    payload = json.loads(redis.rpop(queue))
+def break_delivery_count(redis: Redis, stage: str) -> None:
+    """Flag the message waiting in `stage`'s queue as a redelivery (as kombu does when it
+    restores one), whose count then cannot be kept: the key holds the wrong type, as good as
+    Redis failing the command. The task handling it raises outside its jobs."""
+    payload = json.loads(redis.rpop(stage))
     payload["headers"]["redelivered"] = True
     payload["properties"]["delivery_info"]["redelivered"] = True
-    redis.rpush(queue, json.dumps(payload))
+    redis.rpush(stage, json.dumps(payload))
+    redis.set(f"akhbar:deliveries:{stage}", "not a hash")
 
 
-def waiting_or_held(redis_server: RedisServer, queue: str) -> int:
-    return redis_server.client.llen(queue) + held_by_workers(redis_server, queue)
+def kept_while_failing(redis_server: RedisServer, stage: str, log: Path) -> str:
+    """Wait for the first failure, then check the message is still there a second later (tried
+    again meanwhile, neither dropped nor acknowledged); returns the worker's log."""
+    text = lambda: log.read_text(errors="replace")  # noqa: E731
+    wait_until(lambda: "WRONGTYPE" in text(), 60, f"the task to fail\n{text()[-3000:]}")
+    time.sleep(1)
+    held = redis_server.client.llen(stage) + held_by_workers(redis_server, stage)
+    assert held == 1, f"the message is gone ({held} left)"
+    redis_server.client.delete(f"akhbar:deliveries:{stage}")  # the count works again
+    return text()
 
 
 def test_a_message_whose_handling_fails_outside_its_jobs_goes_back(
@@ -127,21 +138,16 @@ def test_a_message_whose_handling_fails_outside_its_jobs_goes_back(
     article = read_file(seeds[0]).articles[0]
     job = Envelope(route=settings.route, article=article).to_message()
     send_jobs(make_app("akhbar_test", settings), "normalize", [job], 1)
-    mark_redelivered(r, "normalize")
-    r.set("akhbar:deliveries:normalize", "not a hash")
+    break_delivery_count(r, "normalize")
     workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
                        "AKHBAR_ROUTE": "normalize,enrich"}, tmp_path)
-    log = lambda: (tmp_path / "normalize.log").read_text(errors="replace")  # noqa: E731
     try:
         workers.start_stage("normalize")
-        wait_until(lambda: "WRONGTYPE" in log(), 60, f"the task to fail\n{workers.logs()}")
-        time.sleep(1)  # retried meanwhile, never dropped
-        assert waiting_or_held(redis_server, "normalize") == 1 and r.llen("enrich") == 0
-        assert log().count("putting a message back on its queue") >= 2
-        r.delete("akhbar:deliveries:normalize")
+        log = kept_while_failing(redis_server, "normalize", tmp_path / "normalize.log")
+        assert log.count("putting a message back on its queue") >= 2
         wait_until(lambda: job_ids(redis_server, "enrich") == [job["job_id"]], 60,
                    f"the job forwarded once the count works\n{workers.logs()}")
-        wait_until(lambda: waiting_or_held(redis_server, "normalize") == 0, 30, "the ack")
+        wait_until(lambda: held_by_workers(redis_server, "normalize") == 0, 30, "the ack")
     finally:
         workers.stop()
         r.flushall()
@@ -156,23 +162,16 @@ def test_an_index_batch_that_raises_goes_back(redis_server: RedisServer,
     settings = Settings(redis_url=redis_server.url, route=["index"])
     job = index_job("https://example.com/batch")
     send_jobs(make_app("akhbar_test", settings), "index", [job], 1)
-    mark_redelivered(r, "index")
-    r.set("akhbar:deliveries:index", "not a hash")
+    break_delivery_count(r, "index")
     with ElasticsearchDouble() as es:
-        workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
-                           "AKHBAR_ES_URL": es.url, "AKHBAR_ROUTE": "index",
-                           "AKHBAR_BULK_FLUSH_S": "0.2"}, tmp_path)
-        log = lambda: (tmp_path / "index.log").read_text(errors="replace")  # noqa: E731
+        workers = index_workers(redis_server, es.url, tmp_path)
         try:
             workers.start_stage("index")
-            wait_until(lambda: "WRONGTYPE" in log(), 60, f"the batch to fail\n{workers.logs()}")
-            time.sleep(1)  # retried meanwhile, never acknowledged
-            assert waiting_or_held(redis_server, "index") == 1 and not es.docs
-            assert log().count("putting a batch of 1 message(s) back") >= 2
-            r.delete("akhbar:deliveries:index")
+            log = kept_while_failing(redis_server, "index", tmp_path / "index.log")
+            assert log.count("putting a batch of 1 message(s) back") >= 2
             wait_until(lambda: job["article"]["id"] in es.docs, 60,
                        f"the job indexed once the count works\n{workers.logs()}")
-            wait_until(lambda: waiting_or_held(redis_server, "index") == 0, 30, "the ack")
+            wait_until(lambda: held_by_workers(redis_server, "index") == 0, 30, "the ack")
         finally:
             workers.stop()
             r.flushall()
@@ -192,17 +191,13 @@ def test_an_ingest_job_that_fails_outside_its_file_goes_back(redis_server: Redis
     claimed.write_bytes(seeds[0].read_bytes())
     settings = Settings(redis_url=redis_server.url, route=["normalize"])
     send_message(make_app("akhbar_test", settings), "ingest", {"file": claimed.name}, "test")
-    mark_redelivered(r, "ingest")
-    r.set("akhbar:deliveries:ingest", "not a hash")
+    break_delivery_count(r, "ingest")
     workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,
                        "AKHBAR_ROUTE": "normalize", "AKHBAR_INBOX": str(inbox)}, tmp_path)
-    log = lambda: (tmp_path / "ingest.log").read_text(errors="replace")  # noqa: E731
     try:
         workers.start_stage("ingest")
-        wait_until(lambda: "WRONGTYPE" in log(), 60, f"the task to fail\n{workers.logs()}")
-        time.sleep(1)  # retried meanwhile, never dropped
-        assert waiting_or_held(redis_server, "ingest") == 1 and claimed.exists()
-        r.delete("akhbar:deliveries:ingest")
+        kept_while_failing(redis_server, "ingest", tmp_path / "ingest.log")
+        assert claimed.exists()
         wait_until(lambda: (inbox / "processed").is_dir() and not claimed.exists(), 60,
                    f"the file processed once the count works\n{workers.logs()}")
         assert len(job_ids(redis_server, "normalize")) == len(read_file(seeds[0]).articles)
