@@ -42,6 +42,7 @@ Columns (ids are those ingest gives the dropped records, computed with its own r
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -175,6 +176,19 @@ class Sampler(threading.Thread):
             for name, n in [*zip(self.t.queues, lengths, strict=True), ("unacked", unacked),
                             ("used_memory", memory["used_memory"])]:
                 self.peak[name] = max(self.peak[name], int(n))
+
+
+def unacked_left(t: Trial) -> list[str]:
+    """Each unacknowledged message: its queue, whether it waits for a retry delay (an ETA), and
+    how many of its articles are indexed already."""
+    docs, out = indexed_ids(t.es), []
+    for raw in t.redis.hvals("unacked"):
+        message, _, queue = json.loads(raw)  # [message, exchange, routing key]
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        ids = payload_ids(args[0]) if args else set()
+        wait = "waiting for a retry delay" if message["headers"].get("eta") else "no delay"
+        out.append(f"{queue} ({wait}; {len(ids & docs)} of its {len(ids)} articles indexed)")
+    return out
 
 
 def count(t: Trial, drain_s: float | None) -> dict[str, Any]:
@@ -402,7 +416,8 @@ def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
             scenario.after(t)
             row |= {k: v for k, v in count(t, drain_s).items() if k != "drain_s"}
         if row["unacked_left"]:
-            t.note(f"{row['unacked_left']} message(s) still unacknowledged in Redis at the end")
+            t.note(f"{row['unacked_left']} message(s) still unacknowledged in Redis at the end: "
+                   f"{', '.join(unacked_left(t))}")
         return {"scenario": name, "run": n, **row, "replayed": t.extra.get("replayed"),
                 "notes": t.notes, "extra": t.extra}
 
