@@ -120,9 +120,10 @@ def test_a_worker_puts_back_what_dead_workers_were_fetching(redis_server: RedisS
             r.flushall()
 
 
-def test_a_worker_fetches_through_its_own_fetch_list(redis_server: RedisServer,
-                                                     tmp_path: Path) -> None:
-    """While a real worker waits for work, its fetch is a BLMOVE into its own list."""
+def test_a_waiting_worker_fetches_with_blmove(redis_server: RedisServer,
+                                              tmp_path: Path) -> None:
+    """A real worker is wired to the transport: while it waits for work, its connection is
+    blocked in BLMOVE (kombu's own fetch would be BRPOP)."""
     r = redis_server.client
     r.flushall()
     workers = Workers({**os.environ, "AKHBAR_REDIS_URL": redis_server.url,

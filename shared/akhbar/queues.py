@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
@@ -50,6 +51,29 @@ def full_queues(redis: Redis, s: Settings, queues: list[str] | None = None) -> d
         lengths = pipe.execute()
     return {q: int(n) for q, n in zip(queues, lengths, strict=True)
             if n >= s.queue_max_messages}
+
+
+def describe_full(full: dict[str, int], s: Settings) -> str:
+    queues = ", ".join(f"{q} holds {n} messages" for q, n in full.items())
+    return f"{queues} (AKHBAR_QUEUE_MAX_MESSAGES={s.queue_max_messages})"
+
+
+class PauseLog:
+    """Logs once when a producer or a worker pauses for backpressure and once when it resumes,
+    however often it is asked: `update(why)` with the reason to wait, or None for room."""
+
+    def __init__(self, log: logging.Logger, paused: str, resumed: str) -> None:
+        self.log, self.paused_text, self.resumed_text = log, paused, resumed
+        self.paused = False
+
+    def update(self, why: str | None) -> bool:
+        """Record the reason to wait (None: there is room); True if there is room."""
+        if why and not self.paused:
+            self.log.warning("pausing: %s while %s", self.paused_text, why)
+        elif not why and self.paused:
+            self.log.info("resuming: %s", self.resumed_text)
+        self.paused = why is not None
+        return not self.paused
 
 
 def make_app(main: str, settings: Settings | None = None) -> Celery:

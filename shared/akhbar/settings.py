@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     visibility_timeout_s: int = Field(3600, gt=0)
 
     # Backpressure: the producers (inbox watcher and sweep, feed polls) take no new input while
-    # a stage queue holds this many messages or more (akhbar.queues.full_queues).
+    # a stage queue holds this many messages or more, and a stage worker fetches nothing while
+    # a queue after its own does (akhbar.queues.full_queues).
     queue_max_messages: int = Field(200, gt=0)
 
     # Enrich stage: how long an article's similarity state (features, bands, story) stays in

@@ -31,7 +31,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from akhbar.contract import ContractError, Envelope, Failure, TransientError, utcnow
 from akhbar.deadletter import dead_letter
-from akhbar.queues import downstream_queues, full_queues, send_jobs, task_name, unpack
+from akhbar.queues import (
+    PauseLog,
+    describe_full,
+    downstream_queues,
+    full_queues,
+    send_jobs,
+    task_name,
+    unpack,
+)
 from akhbar.settings import Settings, get_settings
 from akhbar.stages import ProcessFn, StageContext, load_stage, run_stage, worker_name
 
@@ -119,7 +127,7 @@ class Backpressure(bootsteps.StartStopStep):
 
     def __init__(self, c: Any, **kwargs: Any) -> None:
         super().__init__(c, **kwargs)
-        self.full: dict[str, int] = {}
+        self.log = PauseLog(log, "no message is fetched", "fetching again")
 
     def start(self, c: Any) -> None:
         s = get_settings()
@@ -129,12 +137,7 @@ class Backpressure(bootsteps.StartStopStep):
 
     def room(self, s: Settings, downstream: list[str], redis: Redis) -> bool:
         full = full_queues(redis, s, downstream)
-        if bool(full) != bool(self.full):
-            log.warning("%s fetching: %s (AKHBAR_QUEUE_MAX_MESSAGES=%d)",
-                        "pausing" if full else "resuming", full or self.full,
-                        s.queue_max_messages)
-        self.full = full
-        return not full
+        return self.log.update(describe_full(full, s) if full else None)
 
 
 @signals.celeryd_init.connect

@@ -13,7 +13,15 @@ from typing import Any
 from celery import Task
 
 from akhbar.contract import Article, Envelope, SourceError, TransientError
-from akhbar.queues import INGEST, full_queues, make_app, send_jobs, send_message, task_name
+from akhbar.queues import (
+    INGEST,
+    describe_full,
+    full_queues,
+    make_app,
+    send_jobs,
+    send_message,
+    task_name,
+)
 from akhbar.settings import get_settings
 from akhbar.worker import StageRuntime, delivery, requeue_on_failure
 from akhbar_ingest.formats import FileRejected, read_file
@@ -109,16 +117,11 @@ def sweep() -> int:
     return len(claimed)
 
 
-def describe_full(full: dict[str, int]) -> str:
-    queues = ", ".join(f"{q} holds {n} messages" for q, n in full.items())
-    return f"{queues} (AKHBAR_QUEUE_MAX_MESSAGES={settings.queue_max_messages})"
-
-
 def room_for(what: str) -> bool:
     """True unless a stage queue is full (backpressure); then `what` is logged as skipped."""
     full = full_queues(rt.redis, settings)
     if full:
-        log.warning("%s skipped: %s", what, describe_full(full))
+        log.warning("%s skipped: %s", what, describe_full(full, settings))
     return not full
 
 

@@ -16,37 +16,30 @@ import watchfiles
 from redis import Redis
 from redis.exceptions import RedisError
 
-from akhbar.queues import full_queues
+from akhbar.queues import PauseLog, describe_full, full_queues
 from akhbar.settings import Settings
 from akhbar_ingest.inbox import Inbox
-from akhbar_ingest.tasks import describe_full, rt, settings, submit
+from akhbar_ingest.tasks import rt, settings, submit
 
 log = logging.getLogger(__name__)
 
 
 class Pause:
-    """Backpressure for the watcher: `room()` is false while a stage queue is full. Logs once
-    when the watcher pauses and once when it resumes, however often it is asked."""
+    """Backpressure for the watcher: `room()` is false while a stage queue is full or Redis
+    cannot be reached."""
 
     def __init__(self, redis: Redis, s: Settings) -> None:
-        self.redis, self.settings, self.paused = redis, s, False
+        self.redis, self.settings = redis, s
+        self.log = PauseLog(log, "no new inbox files are claimed",
+                            f"every stage queue is below AKHBAR_QUEUE_MAX_MESSAGES="
+                            f"{s.queue_max_messages}")
 
     def room(self) -> bool:
-        why = self._why_not()
-        if why and not self.paused:
-            log.warning("pausing: no new inbox files are claimed while %s", why)
-        elif not why and self.paused:
-            log.info("resuming: every stage queue is below AKHBAR_QUEUE_MAX_MESSAGES=%d",
-                     self.settings.queue_max_messages)
-        self.paused = why is not None
-        return not self.paused
-
-    def _why_not(self) -> str | None:
         try:
             full = full_queues(self.redis, self.settings)
         except RedisError as exc:
-            return f"Redis is unreachable ({type(exc).__name__}: {exc})"
-        return describe_full(full) if full else None
+            return self.log.update(f"Redis is unreachable ({type(exc).__name__}: {exc})")
+        return self.log.update(describe_full(full, self.settings) if full else None)
 
 
 def watch(box: Inbox, stop: threading.Event | None = None) -> None:
