@@ -29,8 +29,8 @@ CP1256 = "02-irbid-water-republished-windows-1256.txt"
 
 # Each sample file and the titles of its documents, in file order (the order of the output).
 SAMPLES = {
-    "01-irbid-water.txt": {"irbid": "إربد: خط مياه جديد يضاعف أيام التزويد في الأحياء الشرقية"},
-    CP1256: {"irbid copy": "تشغيل خط مياه جديد في إربد يضاعف أيام التزويد للأحياء الشرقية"},
+    "01-irbid-water.txt": {"irbid": "إربد: خط مياه جديد يزيد أيام التزويد في الأحياء الشرقية"},
+    CP1256: {"irbid copy": "تشغيل خط مياه جديد في إربد يزيد أيام التزويد للأحياء الشرقية"},
     "03-sharjah-reading-festival.html": {"sharjah": "الشارقة تعلن برنامج مهرجان القراءة للطفل"},
     "04-casablanca-derby.htm": {
         "derby": "الوداد يحسم ديربي الدار البيضاء بهدف في الوقت بدل الضائع"},
