@@ -33,6 +33,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -557,7 +558,7 @@ def test_no_world_writable_folder_is_asked_for() -> None:
              (ROOT / "README.md", ROOT / "SECURITY.md", COMPOSE, PROD, CLUSTER, ROOT / "Makefile",
               ROOT / ".env.example", *DOCKERFILES.values())}
     for name, text in texts.items():
-        for pattern in (r"a\+rwx", r"o\+w", r"chmod\s+[0-7]?[0-7][0-7][2367]\b", "777"):
+        for pattern in (r"a\+r?w", r"o\+r?w", r"chmod\s+[0-7]?[0-7]{2}[2367]\b"):
             assert not re.search(pattern, text), f"{name}: {pattern}"
 
 
@@ -747,3 +748,165 @@ def test_host_user_removes_what_the_workers_filed(compose: dict, as_root_with_se
     assert _filed(inbox) == []
     for path in (inbox, *(p for p in inbox.rglob("*"))):
         assert not _owner_and_mode(path)[2] & stat.S_IWOTH, f"{path} is world-writable"
+
+
+# --------------------------------------------------------------------------- documented commands
+
+README = ROOT / "README.md"
+NOT_BUILT = {"redis", "elasticsearch", "kibana", "flower"}
+
+
+def _commands(lines: list[str]) -> list[str]:
+    return [re.sub(r"\s+#.*$", "", ln).strip() for ln in lines if ln.strip()]
+
+
+def _readme_start() -> list[str]:
+    section = README.read_text(encoding="utf-8").split("\n## Start\n", 1)[1].split("\n## ")[0]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert block, "README Start has no sh block"
+    return _commands(block[1].splitlines())
+
+
+def _compose_header_start() -> list[str]:
+    lines = COMPOSE.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("# Start"))
+    block = [ln for ln in lines[start:] if ln.startswith(("#   ", "# "))]
+    first = next(i for i, ln in enumerate(block) if ln.startswith("#   "))
+    end = next((i for i, ln in enumerate(block[first:], first) if not ln.startswith("#   ")),
+               len(block))
+    return _commands([ln[1:] for ln in block[first:end]])
+
+
+def test_readme_start_and_compose_header_give_the_same_commands() -> None:
+    assert _readme_start() == _compose_header_start() == ["docker compose up -d --build",
+                                                          "make test"]
+
+
+def test_our_services_are_always_started_with_build() -> None:
+    """After `git pull`, `up -d` without --build runs the images of the previous checkout: every
+    documented `up` that starts one of our services builds."""
+    found = 0
+    for path in (README, ROOT / "SECURITY.md", COMPOSE, PROD, CLUSTER, ROOT / "Makefile",
+                 ROOT / ".env.example"):
+        for cmd in re.findall(r"docker compose(?: -f \S+)* up\b[^\n`]*",
+                              path.read_text(encoding="utf-8")):
+            found += 1
+            named = [a for a in cmd.split(" up", 1)[1].split() if not a.startswith("-")]
+            assert "--build" in cmd or named and set(named) <= NOT_BUILT, f"{path.name}: {cmd}"
+    assert found >= 8, found
+
+
+# --------------------------------------------------------------------------- cluster override
+
+
+@pytest.fixture(scope="module")
+def cluster(compose: dict) -> dict:
+    return merge_compose(compose, load_compose(CLUSTER))
+
+
+def _names(name: str, svc: dict) -> set[str]:
+    """The names a service answers to on the compose network: its own and its aliases."""
+    aliases = ((svc.get("networks") or {}).get("default") or {}).get("aliases", [])
+    return {name, *aliases}
+
+
+def _cluster_problems(services: dict) -> list[str]:
+    nodes = {n: s for n, s in services.items() if "node.name" in (s.get("environment") or {})}
+    if len(nodes) != 3:
+        return [f"{len(nodes)} nodes"]
+    env = {n: s["environment"] for n, s in nodes.items()}
+    node_names = {e["node.name"] for e in env.values()}
+    problems = [] if len(node_names) == 3 else [f"node names {node_names}"]
+    if len({e.get("cluster.name") for e in env.values()} - {None}) != 1 or \
+            any("cluster.name" not in e for e in env.values()):
+        problems.append("not one cluster.name")
+    answering = {host: [n for n, s in nodes.items() if host in _names(n, s)]
+                 for n, s in nodes.items() for host in _names(n, s)}
+    data = {}
+    for n, e in env.items():
+        if e.get("discovery.type") != "multi-node":
+            problems.append(f"{n}: discovery.type {e.get('discovery.type')}")
+        if set(str(e.get("cluster.initial_master_nodes", "")).split(",")) != node_names:
+            problems.append(f"{n}: initial master nodes")
+        seeds = str(e.get("discovery.seed_hosts", "")).split(",")
+        seeded = {m for seed in seeds if len(answering.get(seed, [])) == 1
+                  for m in answering[seed]}
+        if seeded != set(nodes) - {n}:
+            problems.append(f"{n}: seeds {seeds} name exactly {sorted(seeded)}")
+        mounts = [mount_of(v) for v in nodes[n].get("volumes", [])]
+        data[n] = [s for s, t, _ in mounts if t == "/usr/share/elasticsearch/data"]
+        if len(data[n]) != 1 or is_bind(f"{data[n][0]}:/x"):
+            problems.append(f"{n}: data volume {data[n]}")
+        if "healthcheck" not in nodes[n]:
+            problems.append(f"{n}: no healthcheck")
+    if len({tuple(d) for d in data.values()}) != 3:
+        problems.append(f"data volumes shared: {data}")
+    return problems
+
+
+def test_cluster_override_forms_one_three_node_cluster(cluster: dict) -> None:
+    services = cluster["services"]
+    assert _cluster_problems(services) == []
+    base = load_compose(COMPOSE)["services"]["elasticsearch"]
+    nodes = ("elasticsearch", "es02", "es03")
+    for name in nodes:
+        node = services[name]
+        for key in ("image", "ulimits", "healthcheck", "cap_drop", "security_opt", "restart"):
+            assert node[key] == base[key], f"{name}: {key} differs from the single node's"
+        for key in ("xpack.security.enabled", "bootstrap.memory_lock", "ES_JAVA_OPTS"):
+            assert node["environment"][key] == base["environment"][key], f"{name}: {key}"
+        volume = mount_of(node["volumes"][0])[0]
+        assert volume in cluster["volumes"] and volume != "esdata", name
+        assert bool(node.get("ports")) == (name == "elasticsearch"), f"{name}: ports"
+    assert [services[n]["environment"]["node.name"] for n in nodes] == ["es01", "es02", "es03"]
+
+
+def test_cluster_check_finds_broken_clusters(cluster: dict) -> None:
+    """Negative control: each broken invariant is reported."""
+    import copy
+
+    def broken(change: Callable[[dict], None]) -> list[str]:
+        services = copy.deepcopy(cluster["services"])
+        change(services)
+        return _cluster_problems(services)
+
+    def env(name: str) -> Callable[[dict], dict]:
+        return lambda services: services[name]["environment"]
+
+    assert broken(lambda s: env("es03")(s).update({"cluster.name": "other"}))
+    assert broken(lambda s: env("elasticsearch")(s).update({"discovery.seed_hosts": "es02"}))
+    assert broken(lambda s: env("es02")(s).update({"discovery.seed_hosts": "elasticsearch,es03"}))
+    assert broken(lambda s: env("es02")(s).update({"cluster.initial_master_nodes": "es01,es02"}))
+    assert broken(lambda s: env("es02")(s).update({"discovery.type": "single-node"}))
+    assert broken(lambda s: s["es03"].update({"volumes": s["es02"]["volumes"]}))
+    assert broken(lambda s: s.pop("es03"))
+
+
+def test_cluster_clients_reach_every_node(cluster: dict) -> None:
+    """Kibana lists the three nodes; the workers' and setup's URL names a host every node
+    answers to; everything that waited for the single node waits for the cluster."""
+    services = cluster["services"]
+    nodes = {n: s for n, s in services.items() if "node.name" in (s.get("environment") or {})}
+    hosts = {urlparse(u).hostname
+             for u in json.loads(services["kibana"]["environment"]["ELASTICSEARCH_HOSTS"])}
+    assert {n for n, s in nodes.items() if hosts & _names(n, s)} == set(nodes), hosts
+    for name, svc in _ours(services).items():
+        es_host = urlparse(svc["environment"]["AKHBAR_ES_URL"]).hostname
+        assert {n for n, s in nodes.items() if es_host in _names(n, s)} == set(nodes), name
+    for name in ("kibana", "setup", "index"):
+        assert services[name]["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("files", [(CLUSTER,), (COMPOSE, CLUSTER), (COMPOSE, PROD)],
+                         ids=["cluster", "dev+cluster", "dev+prod"])
+def test_merged_stacks_match_compose_spec(check_jsonschema: str, tmp_path: Path,
+                                          files: tuple[Path, ...]) -> None:
+    yaml = pytest.importorskip("yaml")
+    if len(files) == 1:
+        target = files[0]
+    else:
+        target = tmp_path / "merged.yml"
+        merged = merge_compose(*(load_compose(f) for f in files))
+        target.write_text(yaml.safe_dump(merged, sort_keys=False), encoding="utf-8")
+    result = _validate_compose(check_jsonschema, target)
+    assert result.returncode == 0, result.stdout + result.stderr
