@@ -427,7 +427,8 @@ def test_dockerignore() -> None:
         for ln in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
         if ln.strip() and not ln.startswith("#")
     }
-    for needed in (".git", ".venv", "inbox", "docs.jsonl", "bench/results", "**/.pytest_cache"):
+    for needed in (".git", ".venv", "inbox", "config", "docs.jsonl", "bench/results",
+                   "**/.pytest_cache"):
         assert needed in entries, f".dockerignore should exclude {needed}"
     for kept in ("shared", "services", "infra", "*", "**"):
         assert kept not in entries and f"{kept}/" not in entries, f"{kept} must stay in context"
@@ -910,3 +911,18 @@ def test_merged_stacks_match_compose_spec(check_jsonschema: str, tmp_path: Path,
         target.write_text(yaml.safe_dump(merged, sort_keys=False), encoding="utf-8")
     result = _validate_compose(check_jsonschema, target)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_env_example_values_are_the_compose_defaults() -> None:
+    """.env.example says an absent .env behaves like it: each value it sets is the default the
+    compose files use when the variable is unset."""
+    values = dict(ln.split("=", 1) for ln in
+                  (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+                  if "=" in ln and not ln.startswith("#"))
+    defaults = {m[0]: m[1] for path in (COMPOSE, PROD, CLUSTER)
+                for m in re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*):-([^}]*)\}",
+                                    path.read_text(encoding="utf-8"))}
+    assert {"AKHBAR_UID", "AKHBAR_GID", "AKHBAR_ENRICH_CONCURRENCY"} <= defaults.keys()
+    for var, default in defaults.items():
+        assert values.get(var) == default, f".env.example {var}={values.get(var)!r}, " \
+                                           f"compose default {default!r}"
