@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `docker compose up -d` (the stack) and `make test`.
+# Two commands on a fresh machine: `docker compose up -d --build` (the stack) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

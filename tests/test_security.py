@@ -20,11 +20,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_deploy_files import COMPOSE, ROOT, STAGES, _argv, _executable  # noqa: I001
+from test_deploy_files import (  # noqa: I001
+    COMPOSE,
+    PROD,
+    ROOT,
+    STAGES,
+    _argv,
+    _executable,
+    load_compose,
+    merge_compose,
+)
 
-yaml = pytest.importorskip("yaml", reason="PyYAML is needed to parse the compose files")
-
-PROD = ROOT / "docker-compose.prod.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 OUR_SERVICES = (*STAGES, "watcher", "beat", "setup")
 REDIS_CLIENTS = (*STAGES, "watcher", "beat")  # setup talks to Elasticsearch and Kibana only
@@ -33,41 +39,19 @@ PROD_SECRETS = ("REDIS_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD",
 REQUIRED = re.compile(r"^\$\{(?P<var>[A-Z][A-Z0-9_]*):\?[^}]*\}$")
 
 
-def _load(path: Path) -> dict:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert isinstance(data, dict), f"{path.name} is not a mapping"
-    return data
-
-
 @pytest.fixture(scope="module")
 def base() -> dict:
-    return _load(COMPOSE)["services"]
+    return load_compose(COMPOSE)["services"]
 
 
 @pytest.fixture(scope="module")
 def prod() -> dict:
-    return _load(PROD)["services"]
-
-
-def _merge(base: dict, override: dict) -> dict:
-    """The Compose merge rules this project relies on: environment and depends_on merged by
-    key, command/entrypoint/healthcheck.test replaced, other keys replaced."""
-    merged = {name: dict(svc) for name, svc in base.items()}
-    for name, svc in override.items():
-        target = merged.setdefault(name, {})
-        for key, value in svc.items():
-            if key in ("environment", "depends_on") and isinstance(target.get(key), dict):
-                target[key] = {**target[key], **value}
-            elif key == "healthcheck" and isinstance(target.get(key), dict):
-                target[key] = {**target[key], **value}
-            else:
-                target[key] = value
-    return merged
+    return load_compose(PROD)["services"]
 
 
 @pytest.fixture(scope="module")
-def merged(base: dict, prod: dict) -> dict:
-    return _merge(base, prod)
+def merged() -> dict:
+    return merge_compose(load_compose(COMPOSE), load_compose(PROD))["services"]
 
 
 # --------------------------------------------------------------------------- 1. JSON only
@@ -152,17 +136,21 @@ def test_yaml_and_xml_are_read_safely() -> None:
 # --------------------------------------------------------------------------- 3. containers
 
 
-def test_every_container_drops_privileges(base: dict) -> None:
-    for name, svc in base.items():
+INIT_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"]  # the one-shot folder setup only
+
+
+def test_every_container_drops_privileges(merged: dict) -> None:
+    for name, svc in merged.items():
         assert "no-new-privileges:true" in svc.get("security_opt", []), name
         assert svc.get("cap_drop") == ["ALL"], f"{name}: cap_drop ALL"
-        assert not svc.get("cap_add"), f"{name}: cap_add"
+        assert sorted(svc.get("cap_add", [])) == (INIT_CAPS if name == "init" else []), \
+            f"{name}: cap_add {svc.get('cap_add')}"
         assert not svc.get("privileged"), f"{name}: privileged"
         assert svc.get("network_mode") != "host", f"{name}: host network"
 
 
 def test_read_only_root_filesystems(base: dict) -> None:
-    for name in (*OUR_SERVICES, "redis", "flower"):
+    for name in (*OUR_SERVICES, "init", "redis", "flower"):
         assert base[name].get("read_only") is True, f"{name}: read_only"
     for name in (*OUR_SERVICES, "flower"):
         assert "/tmp" in base[name].get("tmpfs", []), f"{name}: /tmp tmpfs"
@@ -384,3 +372,21 @@ def test_only_http_urls_with_a_host_are_fetched(url: str) -> None:
 
     with pytest.raises(Refused):
         check_address(url, allow_private=True)
+
+
+def test_es_credentials_in_env_reach_no_container(merged: dict) -> None:
+    """Compose reads .env only to fill in the files' ${...} references: AKHBAR_ES_USER and
+    AKHBAR_ES_PASSWORD set there reach a container only if a file passes them through. None
+    does (no env_file, not in the shared environment block), and only index and setup get
+    credentials, written in the override; the override's comment says so."""
+    shared_env = load_compose(COMPOSE)["x-akhbar-env"]
+    for var in ("AKHBAR_ES_USER", "AKHBAR_ES_PASSWORD"):
+        assert var not in shared_env, var
+        for path in (COMPOSE, PROD):
+            assert "${" + var not in path.read_text(encoding="utf-8"), f"{path.name}: {var}"
+    for name, svc in merged.items():
+        assert "env_file" not in svc, name
+        if "AKHBAR_ES_USER" in (svc.get("environment") or {}):
+            assert name in ("index", "setup"), name
+    header = PROD.read_text(encoding="utf-8").split("\nx-prod-redis-env")[0]
+    assert "AKHBAR_ES_USER / AKHBAR_ES_PASSWORD in .env reach no container" in header
