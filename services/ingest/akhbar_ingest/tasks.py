@@ -98,12 +98,14 @@ def file_jobs(message: dict[str, Any]) -> None:
         log.info("%s already filed", path.name)
         return
     try:
-        result = read_file(path, max_bytes=settings.max_file_bytes)
+        result = read_file(path, max_bytes=settings.max_file_bytes, settings=settings)
     except FileNotFoundError:  # another delivery of this job filed it meanwhile
         return
     except (FileRejected, OSError) as exc:
         box.fail(path, str(exc) if isinstance(exc, FileRejected) else f"cannot read: {exc}")
         return
+    for warning in result.warnings:
+        log.warning("%s: %s", path.name, warning)
     send_articles(result.articles)
     try:
         box.finish(path, result.errors)
