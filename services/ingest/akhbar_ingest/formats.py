@@ -68,15 +68,16 @@ class ReadResult:
 
 
 def read_file(path: Path, *, source: Source | None = None, max_bytes: int | None = None,
-              settings: Settings | None = None) -> ReadResult:
+              settings: Settings | None = None, name: str | None = None) -> ReadResult:
     """Parse one inbox file, stamping each article with the ingest trace step; JSON records
-    are read as `settings` say (field map, strictness, time zone).
+    are read as `settings` say (field map, strictness, time zone). `name` is the file's name
+    as dropped, kept with raw content (default: the path's).
 
     Raises FileRejected when nothing in it can be used.
     """
     started, t0 = utcnow(), time.perf_counter()
     result = parse_file(path, source=source, max_bytes=max_bytes,
-                        records=RecordOptions.from_settings(settings))
+                        records=RecordOptions.from_settings(settings), name=name)
     step = Step(stage="ingest", worker=worker_name(), at=started,
                 duration_ms=round((time.perf_counter() - t0) * 1000, 3))
     for article in result.articles:
@@ -85,8 +86,8 @@ def read_file(path: Path, *, source: Source | None = None, max_bytes: int | None
 
 
 def parse_file(path: Path, data: bytes | None = None, *, source: Source | None = None,
-               max_bytes: int | None = None,
-               records: RecordOptions = RecordOptions()) -> ReadResult:
+               max_bytes: int | None = None, records: RecordOptions = RecordOptions(),
+               name: str | None = None) -> ReadResult:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise FileRejected(f"unsupported file type {suffix or '(none)'!r}; "
@@ -106,7 +107,7 @@ def parse_file(path: Path, data: bytes | None = None, *, source: Source | None =
         raise FileRejected("file is empty")
     source = source or Source(name="inbox", kind="inbox")
     if suffix in RAW_TYPES:
-        return ReadResult([raw_article(data, RAW_TYPES[suffix], source, path.name)])
+        return ReadResult([raw_article(data, RAW_TYPES[suffix], source, name or path.name)])
     if suffix == ".json":
         obj, ignored = mapped_fields(_json(data, "file"), records)
         return ReadResult([record_article(obj, source, records.timezone)],
