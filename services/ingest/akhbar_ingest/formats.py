@@ -3,7 +3,7 @@
 .txt and .html travel undecoded (normalize owns charsets and extraction), once checked to be
 text (akhbar.charset, the test normalize decodes with): an undecodable, binary or empty file is
 refused here, before it is filed. .json holds one article object and .jsonl one per line, with
-the fields in `FIELDS`, under other names through a field map (`RecordOptions`).
+the fields in `akhbar.contract.RECORD_FIELDS`, or other names mapped to them (`RecordOptions`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from akhbar.settings import Settings
 from akhbar.stages import worker_name
 
 RAW_TYPES = {".txt": "text/plain", ".text": "text/plain", ".html": "text/html", ".htm": "text/html"}
-FIELDS = RECORD_FIELDS
 SUFFIXES = (*RAW_TYPES, ".json", ".jsonl", ".ndjson")
 JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean",
               type(None): "null"}
@@ -49,7 +48,7 @@ class FileRejected(SourceError):
 class RecordOptions:
     """How JSON article records are read."""
 
-    # input name -> field in FIELDS (checked by akhbar.settings.parse_field_map)
+    # input name -> field in RECORD_FIELDS (checked by akhbar.settings.parse_field_map)
     field_map: Mapping[str, str] = field(default_factory=dict)
     # Unknown fields reject their record; when False they are ignored, named in one warning.
     strict: bool = False
@@ -142,21 +141,22 @@ def mapped_fields(obj: Any, records: RecordOptions) -> tuple[dict[str, Any], set
             raise FileRejected(f"field {target!r} is given twice (as {given_as[target]!r} and "
                                f"as {name!r})")
         out[target], given_as[target] = value, name
-    unknown = set(out) - FIELDS
+    unknown = set(out) - RECORD_FIELDS
     if unknown and records.strict:
-        raise FileRejected(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(FIELDS)}")
-    return {k: v for k, v in out.items() if k in FIELDS}, unknown
+        raise FileRejected(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(RECORD_FIELDS)}")
+    return {k: v for k, v in out.items() if k in RECORD_FIELDS}, unknown
 
 
 def _ignored_warning(ignored: set[str]) -> list[str]:
-    return [f"ignored unknown field(s) {sorted(ignored)}; known: {sorted(FIELDS)} (other names "
-            "can be mapped to them: AKHBAR_INBOX_FIELD_MAP, akhbar process --map)"
+    return [f"ignored unknown field(s) {sorted(ignored)}; known: {sorted(RECORD_FIELDS)} "
+            "(other names can be mapped to them: AKHBAR_INBOX_FIELD_MAP, akhbar process --map)"
             ] if ignored else []
 
 
 def record_article(obj: dict[str, Any], default_source: Source,
                    timezone: str = "UTC") -> Article:
-    """One JSON article record, its fields named as in FIELDS (see `mapped_fields`) → Article."""
+    """One JSON article record, its fields named as in RECORD_FIELDS (`mapped_fields`) →
+    Article."""
     try:  # "\ud800" alone is valid JSON but not text: nothing downstream could encode it
         json.dumps(obj, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:
