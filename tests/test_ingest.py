@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ from akhbar.settings import Settings
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox, safe_name
 
-from conftest import SHARED, need
+from conftest import BIN, SHARED, need
 
 SAUDINEWSNET = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 # A real executable: its ELF header and machine code, with NUL bytes throughout.
@@ -212,3 +213,36 @@ def test_saudinewsnet_dump_goes_in_as_it_is() -> None:
         assert article.retrieved_at == datetime.fromisoformat(
             record["date_extracted"]).replace(tzinfo=UTC)
         assert article.author == (record["author"] or None)
+
+
+def test_process_command_maps_fields_and_names_unreadable_files(tmp_path: Path) -> None:
+    """`akhbar process --map` reads a SaudiNewsNet excerpt as it is; a program, an empty page
+    and KOI8-R text are named on stderr and nothing is written for them."""
+    lines = need(SAUDINEWSNET).read_text(encoding="utf-8").splitlines()[:20]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "day.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    (inputs / "program.txt").write_bytes(ELF)
+    (inputs / "empty.html").write_bytes(b"")
+    (inputs / "russian.txt").write_bytes(RUSSIAN.encode("koi8_r"))
+    out, wide = tmp_path / "docs.jsonl", {**os.environ, "COLUMNS": "400"}  # no line wrapping
+    run = subprocess.run([str(BIN / "akhbar"), "process", str(inputs), "--out", str(out),
+                          "--map", "content=body,date_extracted=retrieved_at"],
+                         capture_output=True, text=True, timeout=300, env=wide)
+    assert run.returncode == 1, run.stderr  # three files failed
+    failed = {line.split()[1].rstrip(":") for line in run.stderr.splitlines()
+              if line.startswith("failed ")}
+    assert failed == {str(inputs / n) for n in ("program.txt", "empty.html", "russian.txt")}
+    assert run.stderr.count("ignored unknown field(s) ['id']") == 1
+    docs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    records = [json.loads(line) for line in lines]
+    assert [d["url"] for d in docs] == [r["url"] for r in records]
+    for doc, record in zip(docs, records, strict=True):
+        assert doc["date_source"] == "retrieved" and doc["@timestamp"] == doc["retrieved_at"]
+        assert doc["retrieved_at"] == record["date_extracted"].replace(" ", "T") + "Z"
+
+    strict = subprocess.run([str(BIN / "akhbar"), "process", str(inputs / "day.jsonl"),
+                             "--out", str(out), "--strict", "--map", "content=body"],
+                            capture_output=True, text=True, timeout=300, env=wide)
+    assert strict.returncode == 1 and "unknown field(s) ['date_extracted', 'id']" in strict.stderr
+    assert out.read_text(encoding="utf-8") == ""
