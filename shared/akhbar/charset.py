@@ -76,20 +76,25 @@ def check_text(data: bytes, media_type: str, declared: str | None = None) -> str
     """The encoding `decode` finds for `data`; raises NotText when the bytes are not text or
     hold none once decoded (only whitespace, or for HTML only markup, scripts and styles)."""
     text, encoding = decode(data, declared)
-    if not (_visible_html(text) if media_type == "text/html" else text).strip():
-        raise NotText("no text once decoded" + (" (only markup)" if text.strip() else ""))
+    if not text.strip():
+        raise NotText("no text once decoded")
+    if media_type == "text/html" and not _html_has_text(text):
+        raise NotText("no text once decoded (only markup)")
     return encoding
 
 
+HTML_CHUNK = 8 * 1024  # parsed at a time: text usually shows in a page's first kilobytes
+
+
 class _VisibleText(HTMLParser):
-    """Collects character data outside <script>, <style> and <template> elements."""
+    """Notes character data outside <script>, <style> and <template> elements."""
 
     HIDDEN = {"script", "style", "template"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
         self.hidden = 0
+        self.found = False
 
     def handle_starttag(self, tag: str, attrs: object) -> None:
         self.hidden += tag in self.HIDDEN
@@ -99,12 +104,14 @@ class _VisibleText(HTMLParser):
             self.hidden -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
+        self.found = self.found or (not self.hidden and not data.isspace())
 
 
-def _visible_html(text: str) -> str:
+def _html_has_text(text: str) -> bool:
     parser = _VisibleText()
-    parser.feed(text)
+    for start in range(0, len(text), HTML_CHUNK):
+        parser.feed(text[start:start + HTML_CHUNK])
+        if parser.found:
+            return True
     parser.close()
-    return "".join(parser.parts)
+    return parser.found
