@@ -46,7 +46,8 @@ class RawContent(_Model):
 
     media_type: Literal["text/plain", "text/html"]
     data_b64: str
-    charset: str | None = None  # a declared charset (HTTP header, meta), a hint only
+    # A hint only: declared (HTTP header) or already detected (inbox files, at ingest).
+    charset: str | None = None
     filename: str | None = None
 
     @classmethod
