@@ -16,7 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bad_inputs import BOMB_MIB, CASES, SECRET, TITLE, Case, observe, problems, table
+from bad_inputs import (
+    BOMB_MIB,
+    CASES,
+    SECRET,
+    TITLE,
+    Case,
+    DeadLettered,
+    observe,
+    problems,
+    table,
+)
+
+from akhbar_ingest.inbox import safe_name
 
 from conftest import RedisServer
 
@@ -58,12 +70,23 @@ def test_no_exception_escapes_the_handling(corpus: dict[str, Any]) -> None:
 def test_good_lines_of_a_partly_bad_jsonl_are_kept(corpus: dict[str, Any]) -> None:
     [case] = [c for c in CASES if c.name == "jsonl-partly-bad"]
     o = outcome(corpus, case)
-    assert sorted(d["url"] for d in o["docs"]) == [f"https://example.com/{i}" for i in (1, 2, 3)]
+    assert sorted(d["url"] for d in o["docs"]) == [
+        f"https://example.com/{i}" for i in (1, 2, 3, 4)]
     assert {d["title"] for d in o["docs"]} == {TITLE, TITLE + " ٢", TITLE + " ٣"}
+    assert not any("extra" in d for d in o["docs"])  # the unknown field was dropped
     rejected = o["sidecar"]["rejected"]
-    assert [r["line"] for r in rejected] == [2, 4, 6]
+    assert [r["line"] for r in rejected] == [2, 4]
     assert "not valid JSON" in rejected[0]["error"] and rejected[0]["text"] == '{"title": "x",'
-    assert "got array" in rejected[1]["error"] and "['extra']" in rejected[2]["error"]
+    assert "got array" in rejected[1]["error"]
+
+
+def test_dead_letters_name_the_file_they_came_from(corpus: dict[str, Any]) -> None:
+    """A person reading `akhbar dlq list` finds the input by its name as it was dropped."""
+    dead = [c for c in CASES if isinstance(c.expect, DeadLettered)]
+    assert dead
+    for case in dead:
+        [entry] = outcome(corpus, case)["dead"]
+        assert entry["input"] == safe_name(case.filename), case.name
 
 
 def test_nothing_outside_the_inbox_is_read_changed_or_created(corpus: dict[str, Any]) -> None:

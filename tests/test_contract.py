@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
-from akhbar.contract import Article, ContractError, Envelope, Source, article_id, utcnow
+import pytest
+from redis import Redis
+
+from akhbar.contract import (
+    Article,
+    ContractError,
+    Envelope,
+    RawContent,
+    Source,
+    article_id,
+    utcnow,
+)
+from akhbar.deadletter import dead_letter, list_dead
 from akhbar.queues import make_app
 from akhbar.settings import Settings
 
@@ -61,3 +73,32 @@ def test_ids_are_deterministic_and_orthography_insensitive() -> None:
     assert a != article_id(url=None, title="الرقة", body="نص آخر")
     assert article_id(url="https://a/1", title="x", body="y") == article_id(
         url="https://a/1", title="z", body="w")
+
+
+T_PUBLISHED = datetime(2015, 11, 2, 23, 25, tzinfo=UTC)
+T_RETRIEVED = datetime(2015, 11, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("times, expected, source", [
+    ({"published_at": T_PUBLISHED, "retrieved_at": T_RETRIEVED}, "2015-11-02T23:25:00Z",
+     "published"),
+    ({"retrieved_at": T_RETRIEVED}, "2015-11-03T08:00:00Z", "retrieved"),
+    ({}, None, "ingested"),
+])
+def test_documents_carry_the_best_known_time(times: dict[str, datetime], expected: str | None,
+                                             source: str) -> None:
+    doc = article(**times).document()
+    assert doc["date_source"] == source
+    assert doc["@timestamp"] == (expected or doc["ingested_at"]) and doc["@timestamp"]
+
+
+def test_dead_letters_name_the_input_and_title(redis_db: Redis) -> None:
+    raw = RawContent.from_bytes(b"\x00", "text/plain", filename="report.txt")
+    from_file = Envelope(route=["normalize"], article=article(raw=raw)).to_message()
+    from_url = Envelope(route=["index"], article=article(url="https://x.y/2")).to_message()
+    for payload in (from_file, from_url, {"schema_version": 1, "article": "not an article"},
+                    "not even an object"):
+        dead_letter(redis_db, "normalize", payload, ContractError("bad"), "w")
+    entries = [(e.input, e.title) for e in list_dead(redis_db, "normalize")]
+    assert entries == [("report.txt", "عنوان"), ("https://x.y/2", "عنوان"), (None, None),
+                       (None, None)]

@@ -256,7 +256,8 @@ def produced_documents(tmp_path: Path) -> list[dict[str, Any]]:
     record.write_text(json.dumps({
         "title": "بوتين وهولاند يبحثان الأزمة السورية", "url": "https://example.com/a/1",
         "body": "بحث الرئيس الروسي فلاديمير بوتين مع نظيره الفرنسي فرانسوا هولاند الوضع.",
-        "published_at": "2015-11-17T10:00:00+03:00", "author": "مراسلنا", "source": "example"}))
+        "published_at": "2015-11-17T10:00:00+03:00", "retrieved_at": "2015-11-17T10:05:00+03:00",
+        "author": "مراسلنا", "source": "example"}))
     paths = [record, *sorted(SEEDS.glob("*.txt"))]
     articles = [a for p in paths for a in read_file(p).articles]
     pipeline = InProcessPipeline(StageContext(Settings()))

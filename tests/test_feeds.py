@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from akhbar.contract import Envelope, SourceError
+from akhbar.contract import Envelope, SourceError, utcnow
 from akhbar.es import make_client
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
@@ -134,6 +134,7 @@ def feed(srv: FeedServer, path: str, kind: str = "rss", **kw: Any) -> FeedConfig
 
 def test_arabic_rss_items_become_page_articles(server: FeedServer) -> None:
     ctx = ctx_for(settings())
+    before = utcnow()
     result = poll(feed(server, "/rss", source="صحيفة الاختبار"), ctx)
     assert len(result.articles) == 1  # the other item is disallowed by robots.txt
     a = result.articles[0]
@@ -144,6 +145,7 @@ def test_arabic_rss_items_become_page_articles(server: FeedServer) -> None:
     assert a.published_at is not None and a.published_at.isoformat() == "2024-03-05T07:00:00+00:00"
     assert a.source.name == "صحيفة الاختبار" and a.source.kind == "rss"
     assert [s.stage for s in a.pipeline] == ["ingest"]
+    assert a.retrieved_at is not None and before <= a.retrieved_at <= utcnow()  # page fetched
     assert result.errors == [{"url": server.url("/private/2"),
                               "error": f"robots.txt of 127.0.0.1 disallows "
                                        f"{server.url('/private/2')}"}]
@@ -151,6 +153,7 @@ def test_arabic_rss_items_become_page_articles(server: FeedServer) -> None:
     assert all(h["user-agent"] == "Akhbar/0.1" for h in server.headers_seen)
     doc = next(InProcessPipeline(StageContext(Settings())).run([a])).document()
     assert doc["title"] == "افتتاح مستشفى جديد في الرياض"
+    assert (doc["date_source"], doc["@timestamp"]) == ("published", "2024-03-05T07:00:00Z")
     assert "مستشفى جديد" in doc["body"] and "شارك" not in doc["body"]
     assert "طباعة" not in doc["body"] and doc["url"] == a.url
 
@@ -367,7 +370,8 @@ def test_fetch_command_runs_every_stage(server: FeedServer, tmp_path: Path) -> N
     assert result.returncode == 1, result.stderr  # the robots.txt-disallowed item is reported
     assert "robots.txt" in result.stderr and "1 document(s) written" in result.stderr
     [doc] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    Envelope.from_message({"schema_version": 1, "route": ["index"], "article": doc})
+    article = {k: v for k, v in doc.items() if k not in ("@timestamp", "date_source")}
+    Envelope.from_message({"schema_version": 1, "route": ["index"], "article": article})
     assert doc["url"] == server.url("/news/1?id=7") and doc["source"]["kind"] == "rss"
     assert doc["language"] == "ar" and doc["published_at"].startswith("2024-03-05")
     page_run = akhbar("fetch", server.url("/news/1"), "--allow-private", "--out", str(out))

@@ -4,7 +4,9 @@ Checked here: every line is a saved object; ids are unique; every reference reso
 of the files; every object leads to the `akhbar-articles` data view; every field the Lens and Maps
 states name is mapped by the index template with an aggregatable type; Lens accessors, map layer
 references and dashboard panel references resolve; attribute keys and migration versions are the
-ones listed below, transcribed from Kibana 9.x's saved-object type definitions.
+ones listed below, transcribed from Kibana 9.x's saved-object type definitions; and the five seed
+articles, run through every stage, fall inside the dashboard's default time range on the time
+field of the data view its panels use (dropped files are visible without touching the picker).
 
 Not checked: that Kibana accepts, migrates or renders these objects. No Kibana runs here and no
 schema of these attributes is published in a form a test can load, so the shapes are unverified
@@ -14,16 +16,23 @@ until a live Kibana imports them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from akhbar.contract import utcnow
+from akhbar.settings import Settings
+from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_index.setup import kibana_files
+from akhbar_ingest.formats import read_file
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
-DATA_VIEW = "akhbar-articles"
+DATA_VIEW = "akhbar-articles"  # "Akhbar — arrivals": the dashboard's
+DATA_VIEWS = {DATA_VIEW: "ingested_at", "akhbar-articles-by-publication": "@timestamp"}
 AGGREGATABLE = {"keyword", "date", "geo_point", "integer"}
 # Keys whose values name index fields, in Lens states and in map layer descriptors.
 FIELD_KEYS = {"sourceField", "geoField", "sortField", "tooltipProperties", "topHitsSplitField"}
@@ -174,7 +183,7 @@ def test_every_reference_resolves_within_the_files() -> None:
 
 def test_every_object_leads_to_the_data_view() -> None:
     def reaches(key: tuple[str, str]) -> bool:
-        return key == ("index-pattern", DATA_VIEW) or any(
+        return (key[0] == "index-pattern" and key[1] in DATA_VIEWS) or any(
             reaches((r["type"], r["id"])) for r in BY_KEY[key]["references"])
 
     assert ("index-pattern", DATA_VIEW) in BY_KEY
@@ -187,9 +196,12 @@ def test_every_object_leads_to_the_data_view() -> None:
 # --------------------------------------------------------------------------- fields
 
 
-def test_data_view_time_field_is_a_mapped_date() -> None:
-    [view] = of_type("index-pattern")
-    assert MAPPING[view["attributes"]["timeFieldName"]] == "date"
+def test_data_views_time_fields_are_mapped_dates() -> None:
+    views = {v["id"]: v["attributes"] for v in of_type("index-pattern")}
+    assert {i: v["timeFieldName"] for i, v in views.items()} == DATA_VIEWS
+    assert all(MAPPING[field] == "date" for field in DATA_VIEWS.values())
+    assert {v["title"] for v in views.values()} == {"akhbar-articles"}  # both read the alias
+    assert len({v["name"] for v in views.values()}) == len(views)
 
 
 @pytest.mark.parametrize("obj", of_type("lens") + of_type("map"), ids=object_id)
@@ -239,7 +251,7 @@ def test_lens_layers_columns_and_accessors_resolve(lens: dict[str, Any]) -> None
 
 
 EXPECTED_LENS_FIELDS = {
-    "akhbar-articles-over-time": {"published_at", "source.name"},
+    "akhbar-articles-over-time": {"ingested_at", "source.name"},
     "akhbar-top-persons": {"entities.persons.name"},
     "akhbar-top-organizations": {"entities.organizations.name"},
     "akhbar-top-places": {"places.label"},
@@ -298,3 +310,59 @@ def test_dashboard_panels_resolve_and_tile_the_grid() -> None:
     assert not names, f"references no panel uses: {sorted(names)}"
     shown = {ref["id"] for ref in dashboard["references"]}
     assert shown == set(ids(of_type("lens") + of_type("map")))
+
+
+# --------------------------------------------------------------------------- time range
+
+RELATIVE = re.compile(r"^now-(\d+)([mhdwy])$")
+UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
+         "w": timedelta(weeks=1), "y": timedelta(days=365)}
+
+
+def default_range(dashboard: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """The range the dashboard opens on; only the "now-<n><unit>" .. "now" form is read."""
+    attributes = dashboard["attributes"]
+    assert attributes["timeRestore"] is True and attributes["timeTo"] == "now"
+    found = RELATIVE.match(attributes["timeFrom"])
+    assert found, f"unreadable timeFrom {attributes['timeFrom']!r}"
+    return now - int(found[1]) * UNITS[found[2]], now
+
+
+def panel_time_fields(dashboard: dict[str, Any]) -> set[str]:
+    """The time field of the data view behind each panel of the dashboard."""
+    fields = set()
+    for ref in dashboard["references"]:
+        panel = BY_KEY[(ref["type"], ref["id"])]
+        for view_ref in panel["references"]:
+            view = BY_KEY.get(("index-pattern", view_ref["id"]))
+            assert view is not None, f"{panel['id']} uses a data view not provisioned: {view_ref}"
+            fields.add(view["attributes"]["timeFieldName"])
+    return fields
+
+
+def test_dropped_seeds_show_in_the_dashboard_default_range(seeds: list[Path]) -> None:
+    """The five seeds (four without a publication date, one from 2015) dropped now are all
+    inside the range the dashboard opens on, on the time field its panels filter by."""
+    [dashboard] = of_type("dashboard")
+    articles = [a for path in seeds for a in read_file(path).articles]
+    docs = list(InProcessPipeline(StageContext(Settings())).documents(
+        articles, lambda a, exc: pytest.fail(f"{a.id}: {exc}")))
+    start, end = default_range(dashboard, utcnow())
+    [field] = panel_time_fields(dashboard)
+    assert len(docs) == len(seeds) == 5
+    for doc in docs:
+        assert doc[field] is not None, f"{doc['title']}: no {field}"
+        assert start <= datetime.fromisoformat(doc[field]) <= end, (doc["title"], doc[field])
+
+
+def test_time_histograms_count_on_their_data_view_time_field() -> None:
+    """A date histogram on another date field would leave out documents the time filter keeps
+    (a null field) or draw ones outside the range."""
+    for lens in of_type("lens"):
+        layers = lens["attributes"]["state"]["datasourceStates"]["formBased"]["layers"]
+        for layer_id, layer in layers.items():
+            ref = reference(lens, f"indexpattern-datasource-layer-{layer_id}")
+            time_field = BY_KEY[("index-pattern", ref["id"])]["attributes"]["timeFieldName"]
+            for column in layer["columns"].values():
+                if column["operationType"] == "date_histogram":
+                    assert column["sourceField"] == time_field, lens["id"]

@@ -45,6 +45,11 @@ def test_seeds_are_indexed_and_found(live: tuple[Elasticsearch, Settings],
     hits = es.search(index=ALIAS, body=search_body("الرقة"))["hits"]["hits"]
     assert {h["_id"] for h in hits} >= {d["id"] for d in docs if "الرقة" in d["body"]}
     assert any("«" in frag for h in hits for frag in h.get("highlight", {}).get("body", []))
+    # What the dashboard's data view filters on by default, and the time every document has.
+    visible = es.count(index=ALIAS, query={"bool": {"filter": [
+        {"ids": {"values": [d["id"] for d in docs]}},
+        {"range": {"ingested_at": {"gte": "now-30d"}}}, {"exists": {"field": "@timestamp"}}]}})
+    assert visible["count"] == 5
 
 
 def test_analyzer_folds_orthographic_variants(live: tuple[Elasticsearch, Settings]) -> None:

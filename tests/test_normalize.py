@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from akhbar.charset import UndecodableError, decode
 from akhbar.contract import Article, ContractError, RawContent, Source, utcnow
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
-from akhbar_normalize.charset import UndecodableError, decode
 from akhbar_normalize.stage import process
 
 from conftest import SHARED, need

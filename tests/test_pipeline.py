@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,12 @@ def test_seeds_flow_from_inbox_to_the_index(pipeline: Pipeline, seeds: list[Path
     assert sorted(docs) == ["000", "001", "002", "003", "004"]
     assert docs["003"]["published_at"].startswith("2015-11-02T23:25:00")
     assert docs["003"]["published_raw"] == "الإثنين 02/نوفمبر/2015 - 11:25 م"
+    # Every indexed document has a time: its publication when known, else its arrival.
+    assert {k: d["date_source"] for k, d in docs.items()} == {
+        "000": "ingested", "001": "ingested", "002": "ingested", "003": "published",
+        "004": "ingested"}
+    assert all(d["@timestamp"] == d[{"published": "published_at", "ingested": "ingested_at"}[
+        d["date_source"]]] for d in docs.values())
     assert any(c.startswith("In this photo made from video") for c in docs["000"]["captions"])
     assert any(c.startswith("Russian President Vladimir Putin") for c in docs["004"]["captions"])
     story = {k: d["story_id"] for k, d in docs.items()}
@@ -107,11 +114,13 @@ def test_same_content_dropped_twice_is_one_document(pipeline: Pipeline,
 
 
 def test_bad_file_goes_to_failed_with_reason(pipeline: Pipeline) -> None:
-    pipeline.drop("broken.json", b'{"title": "x", "content": "wrong field name"}')
-    sidecar = pipeline.inbox / "failed" / "broken.json.error.json"
+    """A program named .txt is refused by ingest: filed as failed, never sent on."""
+    pipeline.drop("program.txt", Path(sys.executable).resolve().read_bytes()[:65536])
+    sidecar = pipeline.inbox / "failed" / "program.txt.error.json"
     wait_until(sidecar.exists, 60, "the failed sidecar")
-    assert "unknown field(s) ['content']" in json.loads(sidecar.read_text())["error"]
-    assert (pipeline.inbox / "failed" / "broken.json").exists()
+    assert "not valid text in any supported encoding" in json.loads(sidecar.read_text())["error"]
+    assert (pipeline.inbox / "failed" / "program.txt").exists()
+    assert not (pipeline.inbox / "processed" / "program.txt").exists()
 
 
 def test_poison_messages_and_jobs_are_dead_lettered_alone(pipeline: Pipeline,
@@ -147,6 +156,7 @@ def test_rejected_document_is_dead_lettered_then_replayed(pipeline: Pipeline,
     entry = list_dead(r, "index")[0]
     assert "failed to parse field [published_at]" in entry.message
     assert entry.payload["article"]["url"] == url and doc_id not in pipeline.es.docs
+    assert (entry.input, entry.title) == (url, "خبر مرفوض")
 
     del pipeline.es.reject_ids[doc_id]  # the cause is fixed: replay
     assert replay(r, "index", lambda st, job: send_jobs(pipeline.app, st, [job], 1)) == 1

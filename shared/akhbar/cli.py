@@ -19,7 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from akhbar.contract import SourceError
-from akhbar.settings import Settings, get_settings
+from akhbar.settings import Settings, get_settings, parse_field_map
 from akhbar.stages import SOURCE_GROUP, InProcessPipeline, StageContext
 
 COMMAND_GROUP = "akhbar.commands"
@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
                                        "and write the documents that would be indexed")
     p.add_argument("paths", nargs="+", type=Path, help="files or directories of inbox files")
     p.add_argument("--out", type=Path, required=True, help="output JSONL file ('-' = stdout)")
+    p.add_argument("--map", type=field_map, default=None, metavar="NAME=FIELD,…",
+                   help="JSON/JSONL field names to article fields, e.g. "
+                        "content=body,date_extracted=retrieved_at (default: "
+                        "AKHBAR_INBOX_FIELD_MAP)")
+    p.add_argument("--strict", action="store_true", default=None,
+                   help="reject records with unknown fields instead of ignoring the fields "
+                        "(default: AKHBAR_INBOX_STRICT)")
     p.set_defaults(run=cmd_process)
     sub.add_parser("status", help="queue depths and dead-letter counts per stage").set_defaults(
         run=cmd_status)
@@ -54,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.run(args, s))
 
 
+def field_map(text: str) -> dict[str, str]:
+    try:
+        return parse_field_map(text)
+    except ValueError as exc:  # argparse shows only this type of error's own message
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def input_files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
@@ -65,6 +79,8 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
 
 def cmd_process(args: argparse.Namespace, s: Settings) -> int:
     from_file = next(iter(entry_points(group=SOURCE_GROUP, name="inbox"))).load()
+    s = s.model_copy(update={k: v for k, v in (("inbox_field_map", args.map),
+                                               ("inbox_strict", args.strict)) if v is not None})
     pipeline = InProcessPipeline(StageContext(s))
     files = list(input_files(args.paths))
     sink = JsonlSink(args.out)
@@ -73,10 +89,12 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
         for path in files:
             bar.advance(task)
             try:
-                result = from_file(path, max_bytes=s.max_file_bytes)
+                result = from_file(path, max_bytes=s.max_file_bytes, settings=s)
             except (SourceError, OSError) as exc:
                 sink.failed(f"{path}: {exc}")
                 continue
+            for warning in result.warnings:
+                err.print(f"[yellow]warning[/] {path}: {warning}")
             for e in result.errors:
                 err.print(f"[yellow]skipped[/] {path} line {e['line']}: {e['error']}")
             sink.write(pipeline.documents(

@@ -46,7 +46,8 @@ class RawContent(_Model):
 
     media_type: Literal["text/plain", "text/html"]
     data_b64: str
-    charset: str | None = None  # a declared charset (HTTP header, meta), a hint only
+    # A hint only: declared (HTTP header) or already detected (inbox files, at ingest).
+    charset: str | None = None
     filename: str | None = None
 
     @classmethod
@@ -109,6 +110,14 @@ class Place(_Model):
     count: int = Field(ge=1)
 
 
+# Where a document's `@timestamp` comes from, most trustworthy first. A keyword in the index:
+# finer values (how a publication time was found: metadata, dateline, url, relative) may be
+# added without a mapping change.
+DateSource = Literal["published", "retrieved", "ingested"]
+TIME_FIELDS: tuple[tuple[DateSource, str], ...] = (
+    ("published", "published_at"), ("retrieved", "retrieved_at"), ("ingested", "ingested_at"))
+
+
 class Article(_Model):
     schema_version: Literal[1] = SCHEMA_VERSION
     id: str = Field(pattern=r"^[0-9a-f]{32}$")
@@ -121,6 +130,7 @@ class Article(_Model):
     author: str | None = None
     published_at: AwareDatetime | None = None
     published_raw: str | None = None
+    retrieved_at: AwareDatetime | None = None  # when the item was fetched or crawled
     language: str | None = None
     paragraph_languages: list[str] = Field(default_factory=list)
     normalized: Normalized = Field(default_factory=Normalized)
@@ -134,8 +144,22 @@ class Article(_Model):
     raw: RawContent | None = None
 
     def document(self) -> dict[str, Any]:
-        """The JSON document that is indexed (and written by `akhbar process`)."""
-        return self.model_dump(mode="json", exclude={"raw"})
+        """The JSON document that is indexed (and written by `akhbar process`).
+
+        It adds `@timestamp`, never null (the publication time when known, else when the item
+        was retrieved, else when it was ingested), and `date_source` naming which. Computed
+        here, from the final article, so that whatever stage sets a time, on whatever route,
+        the two can never disagree with the times in the document."""
+        doc = self.model_dump(mode="json", exclude={"raw"})
+        source, field = next((s, f) for s, f in TIME_FIELDS if doc[f] is not None)
+        doc["@timestamp"], doc["date_source"] = doc[field], source
+        return doc
+
+
+# The fields of an article record in an inbox .json/.jsonl file (other names are mapped to
+# them by AKHBAR_INBOX_FIELD_MAP); normalize parses published_at, retrieved_at is ISO 8601.
+RECORD_FIELDS = frozenset({"title", "body", "url", "published_at", "retrieved_at", "source",
+                           "author"})
 
 
 def article_id(*, url: str | None, title: str, body: str) -> str:

@@ -1,5 +1,5 @@
 """Per-stage dead-letter lists in Redis: the payload, stage, error class and message of every
-job that cannot succeed, kept until replayed."""
+job that cannot succeed, with the input it came from and its title, kept until replayed."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ class DeadLetter:
     payload: Any
     at: str
     worker: str
+    # Where a person finds the input: the inbox file name or the URL, and the title (when the
+    # payload is a job envelope; entries written before these fields were added have neither).
+    input: str | None = None
+    title: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False)
@@ -28,8 +32,25 @@ class DeadLetter:
 
 def dead_letter(redis: Redis, stage: str, payload: Any, exc: BaseException, worker: str) -> None:
     entry = DeadLetter(stage=stage, error_class=type(exc).__name__, message=str(exc)[:2000],
-                       payload=payload, at=utcnow().isoformat(), worker=worker)
+                       payload=payload, at=utcnow().isoformat(), worker=worker,
+                       **found_by(payload))
     redis.rpush(dlq_key(stage), entry.to_json())
+
+
+def found_by(payload: Any) -> dict[str, str | None]:
+    """`input` (inbox file name, else URL) and `title` of a payload that looks like a job
+    envelope; it may be malformed (that can be why it is dead-lettered), so nothing is assumed."""
+    article = payload.get("article") if isinstance(payload, dict) else None
+    if not isinstance(article, dict):
+        return {"input": None, "title": None}
+    raw = article.get("raw")
+    filename = raw.get("filename") if isinstance(raw, dict) else None
+    return {"input": _text(filename) or _text(article.get("url")),
+            "title": _text(article.get("title"))}
+
+
+def _text(value: Any) -> str | None:
+    return value[:2048] if isinstance(value, str) and value.strip() else None
 
 
 def list_dead(redis: Redis, stage: str, limit: int = 100) -> list[DeadLetter]:

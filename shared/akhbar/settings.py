@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from akhbar.contract import RECORD_FIELDS
+
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _REPO_INFRA = _REPO_ROOT / "infra"
 MAX_JOBS_PER_MESSAGE = 1000  # hard cap, also enforced on receipt (akhbar.queues.unpack)
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(200_000, gt=0)
     max_title_chars: int = Field(1000, gt=0)  # a longer one is text without line breaks
     default_timezone: str = "UTC"  # for dates printed without an offset
+    # JSON/JSONL records with other field names: "content=body,date_extracted=retrieved_at"
+    # (input name=article field). Unknown fields are ignored with one warning per file, or
+    # reject their record when strict.
+    inbox_field_map: Annotated[dict[str, str], NoDecode] = {}
+    inbox_strict: bool = False
 
     # Reliability: bounded retries with exponential backoff and jitter, a delivery cap for
     # messages that kill their worker, and a visibility timeout above the longest task + delay.
@@ -85,6 +92,11 @@ class Settings(BaseSettings):
     def _split_route(cls, v: object) -> object:
         return [s.strip() for s in v.split(",") if s.strip()] if isinstance(v, str) else v
 
+    @field_validator("inbox_field_map", mode="before")
+    @classmethod
+    def _parse_field_map(cls, v: object) -> object:
+        return parse_field_map(v) if isinstance(v, str) else v
+
     def check(self) -> Settings:
         if self.visibility_timeout_s <= self.task_time_limit_s + self.retry_backoff_max_s:
             raise ValueError(
@@ -92,6 +104,18 @@ class Settings(BaseSettings):
                 "AKHBAR_RETRY_BACKOFF_MAX_S, or Redis redelivers tasks that are still running"
             )
         return self
+
+
+def parse_field_map(text: str) -> dict[str, str]:
+    """"a=b,c=d" -> {"a": "b", "c": "d"}: input field name -> article record field."""
+    pairs = [item.split("=") for item in text.split(",") if item.strip()]
+    for item in pairs:
+        if len(item) != 2 or not all(x.strip() for x in item):
+            raise ValueError(f"field map entries are name=field, got {'='.join(item)!r}")
+        if item[1].strip() not in RECORD_FIELDS:
+            raise ValueError(f"{item[1].strip()!r} is not an article record field "
+                             f"({', '.join(sorted(RECORD_FIELDS))})")
+    return {src.strip(): dst.strip() for src, dst in pairs}
 
 
 @lru_cache

@@ -25,7 +25,7 @@ from akhbar.queues import (
 from akhbar.settings import get_settings
 from akhbar.worker import StageRuntime, delivery, requeue_on_failure
 from akhbar_ingest.formats import FileRejected, read_file
-from akhbar_ingest.inbox import Inbox
+from akhbar_ingest.inbox import Inbox, original_name
 from akhbar_ingest.sources import SourceContext, commit, load_feeds, make_context, poll
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,15 @@ def file_jobs(message: dict[str, Any]) -> None:
         log.info("%s already filed", path.name)
         return
     try:
-        result = read_file(path, max_bytes=settings.max_file_bytes)
+        result = read_file(path, max_bytes=settings.max_file_bytes, settings=settings,
+                           name=original_name(path))
     except FileNotFoundError:  # another delivery of this job filed it meanwhile
         return
     except (FileRejected, OSError) as exc:
         box.fail(path, str(exc) if isinstance(exc, FileRejected) else f"cannot read: {exc}")
         return
+    for warning in result.warnings:
+        log.warning("%s: %s", path.name, warning)
     send_articles(result.articles)
     try:
         box.finish(path, result.errors)

@@ -43,8 +43,9 @@ def page_article(resp: Response, url: str, feed: FeedConfig, *, title: str = "",
         raise SourceError(f"{url} is {resp.media_type}, not an HTML page")
     if not resp.content.strip():
         raise SourceError(f"{url} is empty")
+    fetched = utcnow()  # the response was just read
     return Article(
         id=article_id(url=url, title="", body=""), source=feed.label(), url=url, title=title,
         published_raw=published_raw, published_at=published_at, author=author or None,
-        ingested_at=utcnow(),
+        retrieved_at=fetched, ingested_at=fetched,
         raw=RawContent.from_bytes(resp.content, "text/html", charset=resp.charset))

@@ -18,7 +18,7 @@ def fetch(feed: FeedConfig, ctx: SourceContext) -> SourceResult:
         records = json.loads(resp.content)["articles"]
     except (ValueError, KeyError, TypeError) as exc:
         raise SourceError(f"{feed.url}: not an article list: {exc}") from None
-    result = SourceResult()
+    result, fetched = SourceResult(), utcnow()
     for record in records:
         url = canonical_url(record["url"])
         if ctx.state.seen(url):
@@ -27,5 +27,5 @@ def fetch(feed: FeedConfig, ctx: SourceContext) -> SourceResult:
             id=article_id(url=url, title="", body=""), source=feed.label(), url=url,
             title=record.get("title", ""), body=record.get("body", ""),
             author=record.get("author"), published_raw=record.get("published_at"),
-            ingested_at=utcnow()))
+            retrieved_at=fetched, ingested_at=fetched))
     return result

@@ -1,9 +1,15 @@
 """Decoding input bytes: BOMs, strict UTF-8, then charset-normalizer restricted to the
-encodings Arabic news actually arrives in."""
+encodings Arabic news actually arrives in.
+
+Ingest calls `check_text` on every file before filing it (an undecodable, binary or empty file
+is refused there, with the reason); normalize calls `decode` to get the text. Both live here so
+that the two agree on what text is.
+"""
 
 from __future__ import annotations
 
 import codecs
+from html.parser import HTMLParser
 
 from charset_normalizer import from_bytes
 
@@ -14,7 +20,11 @@ _BOMS = [(codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF32_LE, "utf_32"),
          (codecs.BOM_UTF16_BE, "utf_16")]
 
 
-class UndecodableError(ValueError):
+class NotText(ValueError):
+    """The bytes hold no text a reader could see; the message says why."""
+
+
+class UndecodableError(NotText):
     """The bytes are not text in any supported encoding."""
 
 
@@ -60,3 +70,48 @@ def _strict(data: bytes, enc: str) -> str:
         return data.decode(enc)
     except UnicodeDecodeError as exc:
         raise UndecodableError(f"invalid {enc} after its byte-order mark: {exc}") from None
+
+
+def check_text(data: bytes, media_type: str, declared: str | None = None) -> str:
+    """The encoding `decode` finds for `data`; raises NotText when the bytes are not text or
+    hold none once decoded (only whitespace, or for HTML only markup, scripts and styles)."""
+    text, encoding = decode(data, declared)
+    if not text.strip():
+        raise NotText("no text once decoded")
+    if media_type == "text/html" and not _html_has_text(text):
+        raise NotText("no text once decoded (only markup)")
+    return encoding
+
+
+HTML_CHUNK = 8 * 1024  # parsed at a time: text usually shows in a page's first kilobytes
+
+
+class _VisibleText(HTMLParser):
+    """Notes character data outside <script>, <style> and <template> elements."""
+
+    HIDDEN = {"script", "style", "template"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hidden = 0
+        self.found = False
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        self.found = self.found or (not self.hidden and not data.isspace())
+
+
+def _html_has_text(text: str) -> bool:
+    parser = _VisibleText()
+    for start in range(0, len(text), HTML_CHUNK):
+        parser.feed(text[start:start + HTML_CHUNK])
+        if parser.found:
+            return True
+    parser.close()
+    return parser.found
