@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from akhbar.contract import Envelope
+from akhbar.contract import Article
 from akhbar_ingest.formats import SUFFIXES
 
 from conftest import BIN, REPO, RedisServer, Workers, wait_until
@@ -108,7 +108,7 @@ def test_each_file_gives_its_documents_in_order(
     assert summary.startswith("8 document(s) written to") and summary.endswith("0 failure(s)")
     assert [d["title"] for d in docs] == list(TITLES.values())
     for d in docs:  # exactly what the index stage would receive
-        Envelope.from_message({"schema_version": 1, "route": ["index"], "article": d})
+        assert Article.from_document(d).document() == d
         assert d["language"] == "ar"
 
 

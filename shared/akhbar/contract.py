@@ -116,6 +116,7 @@ class Place(_Model):
 DateSource = Literal["published", "retrieved", "ingested"]
 TIME_FIELDS: tuple[tuple[DateSource, str], ...] = (
     ("published", "published_at"), ("retrieved", "retrieved_at"), ("ingested", "ingested_at"))
+DERIVED_FIELDS = ("@timestamp", "date_source")  # added by Article.document(), not stored
 
 
 class Article(_Model):
@@ -154,6 +155,14 @@ class Article(_Model):
         source, field = next((s, f) for s, f in TIME_FIELDS if doc[f] is not None)
         doc["@timestamp"], doc["date_source"] = doc[field], source
         return doc
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Article:
+        """The article back from an indexed (or `akhbar process`) document."""
+        try:
+            return cls.model_validate({k: v for k, v in doc.items() if k not in DERIVED_FIELDS})
+        except ValidationError as exc:
+            raise ContractError(_short_errors(exc)) from None
 
 
 # The fields of an article record in an inbox .json/.jsonl file (other names are mapped to
