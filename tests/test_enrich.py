@@ -121,10 +121,12 @@ T0 = datetime(2015, 8, 10, 18, 0, tzinfo=UTC)
 
 
 def article(key: str, title: str, body: str, *, url: str | None = None,
-            published_at: datetime | None = T0, ingested_at: datetime = T0) -> Article:
+            published_at: datetime | None = T0, retrieved_at: datetime | None = None,
+            ingested_at: datetime = T0) -> Article:
     """An article as normalize leaves it (only what enrich reads)."""
     return Article(id=key * 32, source=Source(name="test", kind="test"), url=url, title=title,
-                   body=body, published_at=published_at, ingested_at=ingested_at,
+                   body=body, published_at=published_at, retrieved_at=retrieved_at,
+                   ingested_at=ingested_at,
                    normalized={"title": search_form(title), "body": search_form(body)})
 
 
@@ -220,15 +222,15 @@ def test_url_variant_of_a_known_page_is_a_duplicate(
     assert assign(again, store) == (story, first.id)
 
 
-@pytest.mark.parametrize("dated", [True, False])
+@pytest.mark.parametrize("placed_by", ["published_at", "retrieved_at", "ingested_at"])
 def test_time_window(articles: dict[str, Article], new_store: Callable[..., SimilarityStore],
-                     dated: bool) -> None:
+                     placed_by: str) -> None:
     """The same text is a copy within MATCH_WINDOW_S (before or after) and a new story beyond
-    it; articles without a publication date are placed at their ingestion time."""
+    it. Articles are placed at their publication time, else their retrieval time (an archive
+    backfilled in one go is ingested at once), else their ingestion time."""
     def at(key: str, delta: timedelta) -> Article:
-        when = T0 + delta
-        return copy_of(articles["001"], key, url=f"https://paper.example/{key}",
-                       ingested_at=when, published_at=when if dated else None)
+        times = {"published_at": None, "ingested_at": T0, placed_by: T0 + delta}
+        return copy_of(articles["001"], key, url=f"https://paper.example/{key}", **times)
 
     window = timedelta(seconds=MATCH_WINDOW_S)
     minute = timedelta(minutes=1)

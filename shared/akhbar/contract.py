@@ -152,9 +152,17 @@ class Article(_Model):
         here, from the final article, so that whatever stage sets a time, on whatever route,
         the two can never disagree with the times in the document."""
         doc = self.model_dump(mode="json", exclude={"raw"})
-        source, field = next((s, f) for s, f in TIME_FIELDS if doc[f] is not None)
+        source, field = self._time_field()
         doc["@timestamp"], doc["date_source"] = doc[field], source
         return doc
+
+    def timestamp(self) -> datetime:
+        """The document's `@timestamp`: when the article was published, else retrieved, else
+        ingested (the time it is placed at, e.g. for matching copies of one story)."""
+        return getattr(self, self._time_field()[1])  # type: ignore[no-any-return]
+
+    def _time_field(self) -> tuple[DateSource, str]:
+        return next((s, f) for s, f in TIME_FIELDS if getattr(self, f) is not None)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Article:

@@ -65,7 +65,7 @@ def process(article: Article, store: SimilarityStore) -> Article:
 def assign(a: Article, store: SimilarityStore) -> Decision:
     """(story_id, duplicate_of). A redelivered article gets back what it was given before."""
     feats = features(a.normalized.title, a.normalized.body)
-    at = (a.published_at or a.ingested_at).timestamp()
+    at = a.timestamp().timestamp()
     bands = band_keys(signature(feats.story)) if len(feats.story) else []
     page = page_key(a.url)
     found = store.lookup(a.id, bands, at, page, MAX_CANDIDATES)  # one round trip

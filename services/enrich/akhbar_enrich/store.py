@@ -106,7 +106,7 @@ class Known:
 
     story_id: str
     duplicate_of: str | None
-    at: float  # reference time, epoch seconds (published_at, else ingested_at)
+    at: float  # reference time, epoch seconds (Article.timestamp())
     features: Features
 
 
