@@ -13,8 +13,8 @@ from akhbar.cli import JsonlSink
 from akhbar.cli_errors import CliError, Exit
 from akhbar.contract import SourceError, TransientError
 from akhbar.settings import Settings
-from akhbar.terminal import log_to_stderr, print_table, say
 from akhbar.stages import InProcessPipeline, StageContext
+from akhbar.terminal import log_to_stderr, print_table, say
 from akhbar_ingest.sources import (
     FeedConfig,
     SourceContext,
