@@ -114,7 +114,7 @@ def _http_failure(exc: BaseException, s: Settings) -> tuple[str, Exit] | None:
     if httpx is None or not isinstance(exc, httpx.HTTPError):
         return None
     try:
-        url = str(exc.request.url)
+        url = str(exc.request.url.copy_with(query=None))  # the address, not the parameters
     except RuntimeError:  # an error raised without a request
         return None
     service, variable = next(
