@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from enum import IntEnum
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from akhbar.settings import Settings
@@ -92,12 +93,14 @@ def _message(exc: BaseException, s: Settings) -> tuple[str, Exit]:
         return (f"Elasticsearch at {es_url} refused the request (HTTP {exc.status_code}: "
                 f"{exc.message}); set AKHBAR_ES_USER and AKHBAR_ES_PASSWORD", Exit.CONFIG)
     if isinstance(exc, ApiError):
+        error = _error(exc)
         if exc.message == "index_not_found_exception":
-            return (f"Elasticsearch at {es_url} has no index {_index(exc)} yet; run "
-                    "`akhbar setup` (the index worker also creates it before its first write)",
-                    Exit.CONFIG)
-        return (f"Elasticsearch at {es_url} answered HTTP {exc.status_code}: {exc.message} "
-                f"({_es_reason(exc)})", _status_code(exc.status_code))
+            return (f"Elasticsearch at {es_url} has no index {error.get('index', '')} yet; "
+                    "run `akhbar setup` (the index worker also creates it before its first "
+                    "write)", Exit.CONFIG)
+        why = f" ({error['reason']})" if error.get("reason") else ""
+        return (f"Elasticsearch at {es_url} answered HTTP {exc.status_code}: {exc.message}{why}",
+                _status_code(exc.status_code))
     if (found := _http_failure(exc, s)) is not None:
         return found
     if isinstance(exc, TimeoutError):
@@ -137,13 +140,7 @@ def _status_code(status: int) -> Exit:
     return Exit.UNREACHABLE if status == 429 or status >= 500 else Exit.FAILED
 
 
-def _index(exc: object) -> str:
-    info = getattr(exc, "info", None) or {}
-    error = info.get("error", {}) if isinstance(info, dict) else {}
-    return str(error.get("index", "akhbar-articles")) if isinstance(error, dict) else ""
-
-
-def _es_reason(exc: object) -> str:
-    info = getattr(exc, "info", None)
-    error = info.get("error") if isinstance(info, dict) else None
-    return str(error.get("reason", "")) if isinstance(error, dict) else str(info or "")
+def _error(exc: Any) -> dict[str, Any]:
+    """The `error` object of an Elasticsearch error response ({} when there is none)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    return body["error"] if isinstance(body.get("error"), dict) else {}
