@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as Bar
 
@@ -53,7 +54,8 @@ class Progress:
             # stdout is left alone: it may carry the command's data (`--out -`).
             self.bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                            TextColumn("{task.fields[detail]}"), TimeRemainingColumn(),
-                           transient=True, redirect_stdout=False)
+                           console=Console(stderr=True), transient=True,
+                           redirect_stdout=False)
             self.bar.start()
             self.bar.add_task(self.verb, total=self.total, detail=self.detail())
         return self
