@@ -4,7 +4,11 @@ and an exit code from one table, akhbar.cli_errors.Exit)."""
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
+import threading
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -70,6 +74,30 @@ def test_process_to_stdout_writes_nothing_but_the_documents(seeds: list[Path]) -
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(docs) == 5 and all(FIELDS <= set(d) for d in docs)
     assert "5 document(s) written to stdout, 0 failure(s)" in result.stderr
+
+
+def test_process_to_stdout_with_a_bar_on_the_terminal(seeds: list[Path]) -> None:
+    """stderr a terminal (a pty): the bar is drawn there, stdout still carries JSONL only."""
+    master, terminal = pty.openpty()
+    proc = subprocess.Popen([str(BIN / "akhbar"), "process", *map(str, seeds), "--out", "-"],
+                            stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    drawn: list[bytes] = []
+
+    def drain() -> None:  # the terminal's buffer must not fill up
+        with suppress(OSError):  # EIO once the process has closed its side
+            while chunk := os.read(master, 4096):
+                drawn.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    out, _ = proc.communicate(timeout=300)
+    reader.join(10)
+    os.close(master)
+    assert proc.returncode == 0
+    assert [json.loads(line)["id"] for line in out.decode().split("\n")[:-1]]  # no blank line
+    assert len(out.decode().splitlines()) == 5 and out.endswith(b"}\n")
+    assert b"processed" in b"".join(drawn) and b"5 document(s) written" in b"".join(drawn)
 
 
 def test_process_reports_bad_files_and_keeps_going(seeds: list[Path], tmp_path: Path) -> None:
