@@ -8,13 +8,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
+
+from akhbar.terminal import print_table  # noqa: F401 (the bench scripts import it from here)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -112,9 +114,3 @@ def tree_usage(pid: int) -> TreeUsage:
     tree = [parent, *parent.children(True)]
     rss = [p.memory_info().rss for p in tree]
     return TreeUsage(max(rss), sum(rss), sum(sum(p.cpu_times()[:2]) for p in tree))
-
-
-def print_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    for r in [head, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

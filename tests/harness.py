@@ -104,7 +104,7 @@ class Workers:
                             "--without-gossip", "--without-mingle"], env or {})
 
     def start_watcher(self) -> None:
-        self._start("watcher", [str(BIN / "akhbar-ingest"), "watch"], {})
+        self._start("watcher", [str(BIN / "akhbar"), "watch"], {})
 
     def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         self.commands[name] = cmd, env

@@ -108,10 +108,16 @@ def _unsafe_uses(path: Path) -> list[str]:
     return found
 
 
+# `akhbar run` starts its own fixed commands (argument lists, never a shell): the one module
+# allowed to import subprocess. A shell= argument is still refused there.
+SUBPROCESS_ALLOWED = {ROOT / "shared" / "akhbar" / "run.py"}
+
+
 def test_no_shell_eval_pickle_or_unsafe_yaml_in_project_code() -> None:
     sources = _project_sources()
     assert len(sources) > 20, sources
-    found = [u for p in sources for u in _unsafe_uses(p)]
+    found = [u for p in sources for u in _unsafe_uses(p)
+             if not (p in SUBPROCESS_ALLOWED and u.endswith(" import subprocess"))]
     assert not found, "unsafe constructs:\n" + "\n".join(found)
 
 

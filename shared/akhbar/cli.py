@@ -1,35 +1,53 @@
-"""The `akhbar` command: process files in-process, inspect queues and dead letters, search.
+"""The `akhbar` command: process files in-process, run the pipeline, inspect queues and dead
+letters, search.
 
 Installed packages add subcommands through the `akhbar.commands` entry-point group: each entry
 is a function `register(subparsers)` whose parsers set a `run(args, settings) -> int` default.
+A command that fails raises; `main` prints one line and returns the exit code (cli_errors).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
+from pydantic import ValidationError
 
+from akhbar.cli_errors import CliError, Exit, explain
 from akhbar.contract import SourceError
 from akhbar.settings import Settings, get_settings, parse_field_map
 from akhbar.stages import SOURCE_GROUP, InProcessPipeline, StageContext
+from akhbar.terminal import Progress, print_table, say
 
 COMMAND_GROUP = "akhbar.commands"
-err = Console(stderr=True)
-out = Console()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="akhbar", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+class Parser(argparse.ArgumentParser):
+    """argparse with a usage error on one line (exit code 2, as argparse's own)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(Exit.USAGE, f"{self.prog}: {message}; see `{self.prog} --help`\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="akhbar", description="Akhbar, the Arabic news pipeline: process "
+                    "files in-process, run the pipeline, inspect queues and dead letters, search.",
+                    epilog="exit codes: 0 done; 1 some inputs failed, or the failure printed; "
+                    "2 usage (bad option, unknown name, unusable path); 3 Redis, Elasticsearch or "
+                    "Kibana unreachable or failing; 4 configuration (AKHBAR_* settings, feeds "
+                    "file, credentials); 5 a process of `akhbar run` ended by itself; "
+                    "130 interrupted.")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the traceback of an error, not only its one-line summary")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("process", help="run every stage in-process (no Redis, no Elasticsearch) "
                                        "and write the documents that would be indexed")
     p.add_argument("paths", nargs="+", type=Path, help="files or directories of inbox files")
@@ -46,19 +64,61 @@ def main(argv: list[str] | None = None) -> int:
         run=cmd_status)
     d = sub.add_parser("dlq", help="dead-lettered jobs")
     d.add_argument("action", choices=["list", "replay"])
-    d.add_argument("stage")
-    d.add_argument("--limit", type=int, default=None)
+    d.add_argument("stage", help="a stage of the route (`akhbar status` lists them)")
+    d.add_argument("--limit", type=int, default=None,
+                   help="at most this many entries (list: 100 by default; replay: all)")
     d.set_defaults(run=cmd_dlq)
     q = sub.add_parser("search", help="search the index (Arabic-aware)")
     q.add_argument("query")
     q.add_argument("--size", type=int, default=10)
     q.add_argument("--json", action="store_true", help="print the raw hits as JSON")
     q.set_defaults(run=cmd_search)
+    from akhbar.run import register as register_run
+    register_run(sub)
     for ep in sorted(entry_points(group=COMMAND_GROUP), key=lambda ep: ep.name):
         ep.load()(sub)
-    args = parser.parse_args(argv)
-    s = get_settings()
-    return int(args.run(args, s))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug, settings = False, None
+    try:
+        args = build_parser().parse_args(argv)
+        debug = args.debug
+        settings = load_settings()
+        return int(args.run(args, settings))
+    except KeyboardInterrupt:
+        say("akhbar: interrupted")
+        return Exit.INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`akhbar dlq list | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.OK
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        failure = explain(exc, settings)
+        say(f"akhbar: {failure.message}")
+        return failure.code
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"AKHBAR_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        raise CliError(f"bad setting: {problems}", Exit.CONFIG) from exc
+    except ValueError as exc:  # Settings.check: values that contradict each other
+        raise CliError(str(exc), Exit.CONFIG) from exc
+
+
+def check_stage(stage: str, s: Settings) -> str:
+    from akhbar.queues import stage_queues
+    stages = stage_queues(s)
+    if stage not in stages:
+        raise CliError(f"no stage {stage!r} on the route; the stages are {', '.join(stages)} "
+                       "(ingest, then AKHBAR_ROUTE)", Exit.USAGE)
+    return stage
 
 
 def field_map(text: str) -> dict[str, str]:
@@ -70,6 +130,8 @@ def field_map(text: str) -> dict[str, str]:
 
 def input_files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
+        if not path.exists():
+            raise CliError(f"{path}: no such file or directory", Exit.USAGE)
         if path.is_dir():
             yield from sorted(p for p in path.iterdir()
                               if p.is_file() and not p.name.startswith("."))
@@ -78,28 +140,28 @@ def input_files(paths: list[Path]) -> Iterator[Path]:
 
 
 def cmd_process(args: argparse.Namespace, s: Settings) -> int:
-    from_file = next(iter(entry_points(group=SOURCE_GROUP, name="inbox"))).load()
     s = s.model_copy(update={k: v for k, v in (("inbox_field_map", args.map),
                                                ("inbox_strict", args.strict)) if v is not None})
-    pipeline = InProcessPipeline(StageContext(s))
     files = list(input_files(args.paths))
-    sink = JsonlSink(args.out)
-    with sink, Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
-        task = bar.add_task("processing", total=len(files))
-        for path in files:
-            bar.advance(task)
-            try:
-                result = from_file(path, max_bytes=s.max_file_bytes, settings=s)
-            except (SourceError, OSError) as exc:
-                sink.failed(f"{path}: {exc}")
-                continue
-            for warning in result.warnings:
-                err.print(f"[yellow]warning[/] {path}: {warning}")
-            for e in result.errors:
-                err.print(f"[yellow]skipped[/] {path} line {e['line']}: {e['error']}")
-            sink.write(pipeline.documents(
-                result.articles,
-                lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")))
+    with JsonlSink(args.out) as sink:  # opened first: a bad --out fails before any work
+        from_file = next(iter(entry_points(group=SOURCE_GROUP, name="inbox"))).load()
+        pipeline = InProcessPipeline(StageContext(s))
+        with Progress("processed", len(files), "files", sink.detail) as progress:
+            for path in files:
+                try:
+                    result = from_file(path, max_bytes=s.max_file_bytes, settings=s)
+                except (SourceError, OSError) as exc:
+                    sink.failed(f"{path}: {exc}")
+                    progress.advance()
+                    continue
+                for warning in result.warnings:
+                    say(f"warning {path}: {warning}")
+                for e in result.errors:
+                    say(f"skipped {path} line {e['line']}: {e['error']}")
+                sink.write(pipeline.documents(
+                    result.articles,
+                    lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")))
+                progress.advance()
     return sink.report()
 
 
@@ -124,48 +186,58 @@ class JsonlSink:
             self.written += 1
 
     def failed(self, what: str) -> None:
-        err.print(f"[red]failed[/] {what}")
+        say(f"failed {what}")
         self.failures += 1
+
+    def detail(self) -> str:
+        return f"{self.written} documents, {self.failures} failures"
 
     def report(self) -> int:
         """Print the summary; the exit status (1 if anything failed)."""
-        err.print(f"{self.written} document(s) written to {self.name}, "
-                  f"{self.failures} failure(s)")
-        return 1 if self.failures else 0
+        say(f"{self.written} document(s) written to {'stdout' if self.name == '-' else self.name}"
+            f", {self.failures} failure(s)")
+        return Exit.FAILED if self.failures else Exit.OK
 
 
-def _redis(s: Settings) -> Any:
+def redis_client(s: Settings) -> Any:
     from redis import Redis
-    return Redis.from_url(s.redis_url)
+    # A short connect timeout: a command should say Redis is unreachable, not hang.
+    return Redis.from_url(s.redis_url, socket_connect_timeout=5)
 
 
 def cmd_status(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.deadletter import count_dead
     from akhbar.queues import stage_queues
-    r = _redis(s)
-    table = Table("stage", "queued", "dead-lettered")
-    for stage in stage_queues(s):
-        table.add_row(stage, str(r.llen(stage)), str(count_dead(r, stage)))
-    out.print(table)
+    r = redis_client(s)
+    print_table(("stage", "queued", "dead-lettered"),
+                [(stage, str(r.llen(stage)), str(count_dead(r, stage)))
+                 for stage in stage_queues(s)])
     # Kombu keeps delivered, not yet acknowledged messages (running, or waiting for a retry
     # delay) in one hash for all queues.
-    out.print(f"held by workers (unacknowledged, incl. delayed retries): {r.hlen('unacked')}")
-    return 0
+    print(f"held by workers (unacknowledged, incl. delayed retries): {r.hlen('unacked')}")
+    return Exit.OK
 
 
 def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:
-    from akhbar.deadletter import list_dead, replay
+    from akhbar.deadletter import count_dead, list_dead, replay
     from akhbar.queues import make_app, send_jobs
-    r = _redis(s)
+    stage = check_stage(args.stage, s)
+    r = redis_client(s)
     if args.action == "list":
-        for entry in list_dead(r, args.stage, args.limit or 100):
-            out.print(json.dumps({k: v for k, v in entry.__dict__.items() if k != "payload"},
-                                 ensure_ascii=False))
-        return 0
+        for entry in list_dead(r, stage, args.limit or 100):
+            print(json.dumps({k: v for k, v in asdict(entry).items() if k != "payload"},
+                             ensure_ascii=False))
+        return Exit.OK
     app = make_app("akhbar_cli", s)
-    n = replay(r, args.stage, lambda stage, job: send_jobs(app, stage, [job], 1), args.limit)
-    out.print(f"replayed {n} job(s) to {args.stage}")
-    return 0
+    total = count_dead(r, stage)
+    total = total if args.limit is None else min(total, args.limit)
+    with Progress("replayed", total, "jobs") as progress:
+        def send(st: str, job: Any) -> None:
+            send_jobs(app, st, [job], 1)
+            progress.advance()
+        n = replay(r, stage, send, args.limit)
+    say(f"replayed {n} job(s) to {stage}")
+    return Exit.OK
 
 
 def cmd_search(args: argparse.Namespace, s: Settings) -> int:
@@ -174,17 +246,13 @@ def cmd_search(args: argparse.Namespace, s: Settings) -> int:
     resp = make_client(s).search(index=ALIAS, body=search_body(args.query, args.size))
     hits = resp["hits"]["hits"]
     if args.json:
-        out.print_json(data=hits)
-        return 0
+        print(json.dumps(hits, ensure_ascii=False))
+        return Exit.OK
     for h in hits:
         src, hl = h["_source"], h.get("highlight", {})
-        out.print(f"[bold]{src.get('title', '')}[/]  ({h['_score']:.2f}) "
-                  f"{src.get('source', {}).get('name', '')} {src.get('published_at') or ''}")
+        print(f"{src.get('title', '')}  ({h['_score']:.2f}) "
+              f"{src.get('source', {}).get('name', '')} {src.get('published_at') or ''}")
         for frag in hl.get("body", [])[:2]:
-            out.print(f"   … {frag} …")
-    out.print(f"{resp['hits']['total']['value']} hit(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            print(f"   … {frag} …")
+    say(f"{resp['hits']['total']['value']} hit(s)")
+    return Exit.OK

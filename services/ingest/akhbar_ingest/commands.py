@@ -1,19 +1,20 @@
-"""`akhbar feeds list|check NAME` and `akhbar fetch URL`, registered with the `akhbar` command
-through the `akhbar.commands` entry-point group."""
+"""`akhbar watch`, `akhbar feeds list|check NAME` and `akhbar fetch URL`, registered with the
+`akhbar` command through the `akhbar.commands` entry-point group."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from rich.console import Console
-from rich.table import Table
-
 from akhbar.cli import JsonlSink
+from akhbar.cli_errors import CliError, Exit
 from akhbar.contract import SourceError, TransientError
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
+from akhbar.terminal import log_to_stderr, print_table, say
 from akhbar_ingest.sources import (
     FeedConfig,
     SourceContext,
@@ -28,12 +29,12 @@ from akhbar_ingest.sources.page import page_article
 from akhbar_ingest.sources.rss import articles_from_feed, parse_feed
 from akhbar_ingest.sources.urls import canonical_url
 
-err = Console(stderr=True)
-out = Console()
 FEED_TYPES = ("xml", "rss", "atom", "rdf")
 
 
 def register(sub: Any) -> None:
+    sub.add_parser("watch", help="watch AKHBAR_INBOX and send one ingest job per finished file "
+                                 "(until stopped)").set_defaults(run=cmd_watch)
     f = sub.add_parser("feeds", help="the feeds of AKHBAR_FEEDS_FILE")
     fs = f.add_subparsers(dest="feeds_command", required=True)
     fs.add_parser("list", help="list the declared feeds").set_defaults(run=cmd_feeds_list)
@@ -53,22 +54,51 @@ def register(sub: Any) -> None:
     p.set_defaults(run=cmd_fetch)
 
 
+def cmd_watch(args: argparse.Namespace, s: Settings) -> int:
+    log_to_stderr(s.log_level)
+    from akhbar_ingest.inbox import Inbox
+    from akhbar_ingest.watcher import watch  # builds the Celery app: not for other commands
+    try:
+        box = Inbox(s.inbox, s.inbox_stable_seconds)
+    except OSError as exc:
+        raise CliError(f"cannot use the inbox {s.inbox.resolve()}: {exc.strerror or exc}; "
+                       "set AKHBAR_INBOX to a directory this user can write", Exit.CONFIG) from exc
+    # SIGTERM (akhbar run, docker stop) and Ctrl-C end the watch loop cleanly; a file claimed
+    # but not yet sent is re-sent at the next start anyway.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    watch(box, stop)
+    return Exit.OK
+
+
+def declared_feeds(s: Settings) -> dict[str, FeedConfig]:
+    """The feeds of AKHBAR_FEEDS_FILE; a missing or invalid file is a configuration error here
+    (beat, by contrast, takes a missing file as no feeds)."""
+    if not s.feeds_file.is_file():
+        raise CliError(f"no feeds file at {s.feeds_file}; copy feeds.example.yaml there or set "
+                       "AKHBAR_FEEDS_FILE", Exit.CONFIG)
+    try:
+        return load_feeds(s.feeds_file)
+    except SourceError as exc:
+        raise CliError(f"{exc} (AKHBAR_FEEDS_FILE)", Exit.CONFIG) from exc
+
+
 def cmd_feeds_list(args: argparse.Namespace, s: Settings) -> int:
-    feeds = load_feeds(s.feeds_file)
-    table = Table("name", "kind", "interval (s)", "language", "source", "url")
-    for feed in feeds.values():
-        table.add_row(feed.name, feed.kind, f"{feed.interval:g}", feed.language or "",
-                      feed.label().name, feed.url)
-    out.print(table)
-    err.print(f"{len(feeds)} feed(s) in {s.feeds_file}")
-    return 0
+    feeds = declared_feeds(s)
+    print_table(("name", "kind", "interval (s)", "language", "source", "url"),
+                [(f.name, f.kind, f"{f.interval:g}", f.language or "", f.label().name, f.url)
+                 for f in feeds.values()])
+    say(f"{len(feeds)} feed(s) in {s.feeds_file}")
+    return Exit.OK
 
 
 def cmd_feeds_check(args: argparse.Namespace, s: Settings) -> int:
-    feed = load_feeds(s.feeds_file).get(args.name)
+    feeds = declared_feeds(s)
+    feed = feeds.get(args.name)
     if feed is None:
-        err.print(f"[red]no feed named {args.name!r}[/] in {s.feeds_file}")
-        return 2
+        raise CliError(f"no feed named {args.name!r} in {s.feeds_file}; the feeds are "
+                       f"{', '.join(feeds) or 'none'}", Exit.USAGE)
     ctx = make_context(s)
     try:
         if feed.kind == "rss":
@@ -76,21 +106,20 @@ def cmd_feeds_check(args: argparse.Namespace, s: Settings) -> int:
             assert resp is not None  # not a conditional request
             items = parse_feed(resp)
             for item in items:
-                out.print(f"{item.published_raw or '-'}  {item.title}  {item.url}")
-            err.print(f"{feed.name}: {len(items)} item(s), HTTP {resp.status}, "
-                      f"charset {resp.charset or 'from the document'}")
-            return 0
+                print(f"{item.published_raw or '-'}  {item.title}  {item.url}")
+            say(f"{feed.name}: {len(items)} item(s), HTTP {resp.status}, "
+                f"charset {resp.charset or 'from the document'}")
+            return Exit.OK
         result = poll(feed, ctx)
     except (SourceError, TransientError) as exc:
-        err.print(f"[red]{feed.name} failed[/]: {exc}")
-        return 1
+        raise CliError(f"feed {feed.name} failed: {exc}", Exit.FAILED) from exc
     finally:
         ctx.fetcher.close()
     for a in result.articles:
-        out.print(a.url or a.title)
+        print(a.url or a.title)
     _report_errors(result)
-    err.print(f"{feed.name}: {len(result.articles)} article(s)")
-    return 1 if result.errors else 0
+    say(f"{feed.name}: {len(result.articles)} article(s)")
+    return Exit.FAILED if result.errors else Exit.OK
 
 
 def cmd_fetch(args: argparse.Namespace, s: Settings) -> int:
@@ -100,19 +129,17 @@ def cmd_fetch(args: argparse.Namespace, s: Settings) -> int:
                           else "rss", source=args.source or host,
                           allow_private=args.allow_private)
     except ValueError as exc:
-        err.print(f"[red]bad arguments[/]: {exc}")
-        return 2
-    ctx = make_context(s)
-    try:
-        result = poll(feed, ctx, auto if args.kind == "auto" else None)
-    except (SourceError, TransientError) as exc:
-        err.print(f"[red]failed[/] {args.url}: {exc}")
-        return 1
-    finally:
-        ctx.fetcher.close()
-    _report_errors(result)
-    pipeline = InProcessPipeline(StageContext(s))
-    with JsonlSink(args.out) as sink:
+        raise CliError(f"bad arguments: {exc}", Exit.USAGE) from exc
+    with JsonlSink(args.out) as sink:  # opened first: a bad --out fails before any fetch
+        ctx = make_context(s)
+        try:
+            result = poll(feed, ctx, auto if args.kind == "auto" else None)
+        except (SourceError, TransientError) as exc:
+            raise CliError(f"{args.url} failed: {exc}", Exit.FAILED) from exc
+        finally:
+            ctx.fetcher.close()
+        _report_errors(result)
+        pipeline = InProcessPipeline(StageContext(s))
         sink.failures += len(result.errors)
         sink.write(pipeline.documents(result.articles, lambda a, exc: sink.failed(
             f"{a.url}: {type(exc).__name__}: {exc}")))
@@ -138,4 +165,4 @@ def auto(feed: FeedConfig, ctx: SourceContext) -> SourceResult:
 
 def _report_errors(result: SourceResult) -> None:
     for e in result.errors:
-        err.print(f"[yellow]skipped[/] {e['url']}: {e['error']}")
+        say(f"skipped {e['url']}: {e['error']}")
