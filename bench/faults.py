@@ -194,15 +194,22 @@ def unacked_left(t: Trial) -> list[str]:
 def count(t: Trial, drain_s: float | None) -> dict[str, Any]:
     with t.es.lock:
         docs = set(t.es.docs)
-        stored_twice = {i for i, where in t.es.copies.items() if len(where) > 1}
+        urls = {i: d.get("url") for i, d in t.es.docs.items()}
+        copies = {i: sorted(where) for i, where in t.es.copies.items()}
         actions = Counter(a["index"]["_id"] for body in t.es.bulk_bodies for a in body[::2])
     dead = dead_letters(t)
     gone = {i for entries in dead.values() for e in entries for i in payload_ids(e["payload"])}
+    duplicates = {i for i in docs if len(copies.get(i, ())) > 1} | (docs - t.expected)
     return {
         "sent": len(t.expected),
         "indexed": len(t.expected & docs),
         "lost": len(t.expected - docs - gone),
-        "duplicate_ids": len(stored_twice | (docs - t.expected)),
+        "lost_ids": sorted(t.expected - docs - gone),
+        "duplicate_ids": len(duplicates),
+        # Each offending id: the indices it is stored in, and whether it was ever sent.
+        "duplicates": {i: {"indices": copies.get(i, []), "sent": i in t.expected,
+                           "url": urls.get(i), "bulk_actions": actions[i]}
+                       for i in sorted(duplicates)},
         "redelivered": sum(1 for n in actions.values() if n > 1),
         "dead_lettered": sum(len(e) for e in dead.values()),
         "dead_letter_stages": {s: len(e) for s, e in dead.items()},
