@@ -19,6 +19,9 @@ article outside the set, then drops the articles as JSONL files and breaks somet
   index-down     the index target unavailable for --outage s (a third each: connection refused,
                  every _bulk answered 503, every _bulk 429), then recovering over --outage/3 s
                  (half, then a fifth of the _bulk requests still 429)
+  es-absent      the index target refusing connections from before the first article (no index
+                 exists yet, so the index worker's first setup fails too) for --outage s from
+                 the last drop, then answering; no warm-up article
   poison         a poison job (valid JSON, not an article) sent straight onto the normalize queue,
                  and a stage with a bug on one article (tests/plugins/akhbar_tripwire, inserted
                  in AKHBAR_ROUTE); once drained, its worker is restarted without the bug and
@@ -37,6 +40,10 @@ Columns (ids are those ingest gives the dropped records, computed with its own r
   replayed       dead-lettered ids indexed after `akhbar dlq replay` (poison only)
   drain s        from the first drop until every sent id is indexed or dead-lettered and every
                  stage queue is empty
+
+A count that is not 0 (lost, duplicate ids, dead-lettered where the scenario does not make dead
+letters) is followed by a note naming each id: where a duplicate is stored (the indices of the
+double) and whether it was ever sent, and each dead letter's stage and error.
 """
 
 from __future__ import annotations
@@ -116,6 +123,8 @@ class Scenario:
     file_size: int = 100  # articles per dropped JSONL file
     setup: Callable[[Trial], None] | None = None  # before the warm-up and the first drop
     after: Callable[[Trial], None] | None = None  # once drained and counted
+    warm_up: bool = True  # one article through every stage first (needs Elasticsearch)
+    dead_letters: bool = False  # the scenario dead-letters jobs on purpose
 
 
 # ------------------------------------------------------------------------ measuring a run
@@ -213,9 +222,30 @@ def count(t: Trial, drain_s: float | None) -> dict[str, Any]:
         "redelivered": sum(1 for n in actions.values() if n > 1),
         "dead_lettered": sum(len(e) for e in dead.values()),
         "dead_letter_stages": {s: len(e) for s, e in dead.items()},
+        "dead_letter_entries": [
+            {"stage": s, "ids": sorted(payload_ids(e["payload"])),
+             "error": f"{e['error_class']}: {e['message'][:300]}"}
+            for s, entries in dead.items() for e in entries],
         "drain_s": None if drain_s is None else round(drain_s, 1),
         "unacked_left": int(t.redis.hlen("unacked")),
     }
+
+
+def findings(row: dict[str, Any], dead_expected: bool) -> list[str]:
+    """A note naming the offenders of each count that is not 0 (dead letters only where the
+    scenario does not make them)."""
+    notes = []
+    if row["lost"]:
+        notes.append(f"LOST {row['lost']}: {', '.join(row['lost_ids'])}")
+    for doc_id, d in row["duplicates"].items():
+        where = " and ".join(d["indices"]) or "no index"
+        what = "stored in" if d["sent"] else "never sent, stored in"
+        notes.append(f"DUPLICATE id {doc_id} ({d['url']}): {what} {where}, "
+                     f"{d['bulk_actions']} bulk action(s)")
+    if row["dead_lettered"] and not dead_expected:
+        notes += [f"DEAD-LETTERED at {e['stage']}: {', '.join(e['ids']) or '(no article id)'}: "
+                  f"{e['error']}" for e in row["dead_letter_entries"]]
+    return notes
 
 
 # ------------------------------------------------------------------------------ scenarios
@@ -271,8 +301,7 @@ def index_down(t: Trial) -> None:
     if not mid_run(t):
         return
     third, es = t.args.outage / 3, t.es
-    log = t.pipe.workers.logdir / "index.log"
-    failed0, bulks0, t0 = failed_bulk_attempts(log), len(es.bulk_bodies), time.monotonic()
+    before, bulks0, t0 = index_log(t), len(es.bulk_bodies), time.monotonic()
     phases = [("refused", None), ("503", (503, 1.0)), ("429", (429, 1.0))]
     for name, fault in phases:
         if name == "refused":
@@ -283,20 +312,41 @@ def index_down(t: Trial) -> None:
             es.bulk_fault = fault
         time.sleep(third)
     outage_s = time.monotonic() - t0
-    failed, reached = failed_bulk_attempts(log) - failed0, len(es.bulk_bodies) - bulks0
+    during, reached = index_log(t) - before, len(es.bulk_bodies) - bulks0
     for share in (0.5, 0.2):
         es.bulk_fault = (429, share)
         time.sleep(third / 2)
     es.bulk_fault = None
-    t.extra |= {"outage_s": round(outage_s, 1), "failed_bulk_attempts": failed,
-                "bulk_requests_reaching_double": reached}
-    t.note(f"outage {outage_s:.0f} s: the index worker logged {failed} failed _bulk attempts "
-           f"({failed / outage_s:.2f}/s), {reached} of them reached the double (503/429 "
-           "phases); then 429 for half, a fifth of the requests")
+    t.extra |= {"outage_s": round(outage_s, 1), "batches_sent_back": during["sent back"],
+                "pauses": during["pausing"], "bulk_requests_reaching_double": reached}
+    t.note(f"outage {outage_s:.0f} s: {during['sent back']} batches met it and were sent back "
+           f"({during['sent back'] / outage_s:.2f}/s), {reached} _bulk requests reached the "
+           f"double (503/429 phases), the index worker paused {during['pausing']} time(s); "
+           "then 429 for half, a fifth of the requests")
 
 
-def failed_bulk_attempts(log: Path) -> int:
-    return log.read_text(errors="replace").count("bulk attempt") if log.exists() else 0
+def es_absent(t: Trial) -> None:
+    """Elasticsearch refuses connections from before the first article (so the index
+    worker's first setup fails too: no index exists) for --outage s, then answers."""
+    t0 = time.monotonic()
+    if t.sleep(t.args.outage):
+        return
+    t.es.listen()
+    counts = index_log(t)
+    t.extra |= {"outage_s": round(time.monotonic() - t0, 1),
+                "batches_sent_back": counts["sent back"], "pauses": counts["pausing"]}
+    t.note(f"Elasticsearch absent for {t.extra['outage_s']:g} s from the start: "
+           f"{counts['sent back']} batches met it and were sent back, the index worker paused "
+           f"{counts['pausing']} time(s); the index was created when it answered "
+           f"({', '.join(f'{a} -> {i}' for a, i in t.es.aliases.items())})")
+
+
+def index_log(t: Trial) -> Counter[str]:
+    """Batches the index worker sent back for an outage, and its pauses, so far."""
+    log = t.pipe.workers.logdir / "index.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return Counter({"sent back": text.count("back on the index queue"),
+                    "pausing": text.count("pausing:")})
 
 
 def install_tripwire(t: Trial) -> None:
@@ -361,8 +411,9 @@ def scenarios(args: argparse.Namespace) -> dict[str, Scenario]:
         "redis-restart": Scenario(restart_redis(signal.SIGTERM)),
         "redis-kill": Scenario(restart_redis(signal.SIGKILL)),
         "index-down": Scenario(index_down),
+        "es-absent": Scenario(es_absent, setup=lambda t: t.es.stop_listening(), warm_up=False),
         "poison": Scenario(send_poison, env={"AKHBAR_ROUTE": "normalize,enrich,tripwire,index"},
-                           setup=install_tripwire, after=replay_fixed),
+                           setup=install_tripwire, after=replay_fixed, dead_letters=True),
         # A small bulk size keeps the index worker's prefetch (twice one batch's messages) small.
         "backpressure": Scenario(env={"AKHBAR_QUEUE_MAX_MESSAGES": str(args.bound),
                                       "AKHBAR_BULK_SIZE": str(max(1, args.bound // 2))},
@@ -398,7 +449,8 @@ def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
         t = Trial(pipe, es, expected, args, Path(tmp), stage_queues(settings))
         if scenario.setup:  # first: the warm-up article travels the scenario's route
             scenario.setup(t)
-        warm_up(t, records[0])
+        if scenario.warm_up:
+            warm_up(t, records[0])
         sampler = Sampler(t)
         fault = threading.Thread(target=scenario.fault or (lambda _t: None), args=(t,))
         sampler.start()
@@ -422,6 +474,7 @@ def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
         if scenario.after and drain_s is not None:
             scenario.after(t)
             row |= {k: v for k, v in count(t, drain_s).items() if k != "drain_s"}
+        t.notes += findings(row, scenario.dead_letters)
         if row["unacked_left"]:
             t.note(f"{row['unacked_left']} message(s) still unacknowledged in Redis at the end: "
                    f"{', '.join(unacked_left(t))}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
 from elasticsearch import ApiError, ConnectionTimeout
@@ -50,6 +51,12 @@ def describe(exc: BaseException) -> str:
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())
+
+
+def es_location(s: Settings) -> str:
+    """The configured Elasticsearch URL, without credentials."""
+    url = urlsplit(s.es_url)
+    return url._replace(netloc=url.netloc.rpartition("@")[2]).geturl()
 
 
 def backoff(failures: int, s: Settings) -> float:
@@ -114,5 +121,5 @@ class Pause:
         self.failures += 1
         wait = backoff(self.failures, self.s)
         self.reopen_at = self.clock() + wait
-        self.log.update(f"Elasticsearch is unavailable ({why}); probing it every "
-                        f"{self.s.es_backoff_s:g}-{self.s.es_backoff_max_s:g} s")
+        self.log.update(f"Elasticsearch at {es_location(self.s)} is unavailable ({why}); "
+                        f"probing it every {self.s.es_backoff_s:g}-{self.s.es_backoff_max_s:g} s")

@@ -34,7 +34,7 @@ from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import get_settings
 from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
-from akhbar_index.outage import Pause, describe, probe
+from akhbar_index.outage import Pause, describe, es_location, probe
 from akhbar_index.setup import SetupError, setup_elasticsearch
 
 STAGE = "index"
@@ -163,8 +163,8 @@ def write(done: list[tuple[Job, Envelope]]) -> str | None:
         ready.cache_clear()  # set up again next time, in case the cluster was reset
         send_jobs(app, STAGE, [jobs[doc_id][0] for doc_id in outcome.unavailable],
                   settings.jobs_per_message)
-        log.warning("Elasticsearch unavailable (%s): %d job(s) back on the index queue",
-                    outcome.why, len(outcome.unavailable))
+        log.warning("Elasticsearch at %s unavailable (%s): %d job(s) back on the index queue",
+                    es_location(settings), outcome.why, len(outcome.unavailable))
     log.info("%d job(s): %d indexed, %d rejected, %d back on the queue", len(jobs),
              len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
     return outcome.why if outcome.unavailable else None
