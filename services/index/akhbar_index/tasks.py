@@ -93,13 +93,12 @@ class ReliableBatches(Batches):
         def settle(result: Settled | None) -> None:  # None: the batch function raised
             if result is None:
                 log.warning("putting a batch of %d message(s) back on the queue", len(requests))
-            for req in requests:
-                if result is None:
+                for req in requests:
                     req.reject(requeue=True)
-                else:
-                    req.acknowledge()
-            if result is not None:
-                pause.report(result.unavailable)
+                return
+            for req in requests:
+                req.acknowledge()
+            pause.report(result.unavailable)
 
         batch = ([SimpleRequest.from_request(r) for r in requests],)
         return self._pool.apply_async(apply_batches_task, (self, batch, 0, None),
