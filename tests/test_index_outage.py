@@ -21,7 +21,7 @@ from akhbar.broker import fetch_key
 from akhbar.deadletter import list_dead
 from akhbar.queues import make_app, send_jobs
 from akhbar.settings import Settings
-from akhbar_index.outage import Pause, backoff
+from akhbar_index.outage import Pause, backoff, probe
 
 from conftest import RedisServer, wait_until
 from es_double import ElasticsearchDouble
@@ -99,6 +99,16 @@ def test_batches_already_under_way_do_not_lengthen_the_pause() -> None:
     assert pause.reopen_at == clock.now + 1.0 and pause.failures == 1
 
 
+def test_the_probe_asks_for_cluster_health() -> None:
+    with ElasticsearchDouble() as es:
+        s = Settings(es_url=es.url)
+        assert probe(s) is None and es.requests == [("GET", "/_cluster/health")]
+        es.answers[("GET", "/_cluster/health")] = [(503, {"error": "no master"})]
+        assert "503 Service Unavailable" in (probe(s) or "")
+        es.stop_listening()
+        assert "Connection refused" in (probe(s) or "")
+
+
 # --- a real index worker through an outage -------------------------------------------------
 
 def jobs_held(redis_server: RedisServer) -> set[str]:
@@ -139,9 +149,9 @@ def test_an_outage_longer_than_every_retry_loses_and_dead_letters_nothing(
             wait_until(lambda: "pausing" in text(), 60, f"the worker to pause\n{workers.logs()}")
             sent = {job["job_id"] for job in jobs}
             for _ in range(8):  # several seconds of outage: many probes, many retry budgets
+                time.sleep(1)  # (first: the batches fetched before the pause settle)
                 assert jobs_held(redis_server) == sent
                 assert r.llen("akhbar:dlq:index") == 0
-                time.sleep(1)
             assert text().count("pausing") == 1 and "resuming" not in text()
             assert es.docs == {}
 

@@ -18,7 +18,6 @@ import httpx
 from elasticsearch import ApiError, ConnectionTimeout
 from elasticsearch import ConnectionError as ESConnectionError
 
-from akhbar.es import make_client
 from akhbar.queues import PauseLog
 from akhbar.settings import Settings
 
@@ -66,15 +65,16 @@ def backoff(failures: int, s: Settings) -> float:
 
 def probe(s: Settings) -> str | None:
     """None if Elasticsearch answers a cluster health request (yellow or better), else why not.
-    A client of its own: the worker's main process keeps no connection its pool would inherit."""
-    es = make_client(s).options(request_timeout=PROBE_TIMEOUT_S)
+    A plain request: the worker's main process keeps no client (nor connection) its pool would
+    inherit, and a refused probe is not logged by a client's node pool each time."""
+    auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None
     try:
-        es.cluster.health(wait_for_status="yellow", timeout="1s")
+        httpx.get(f"{s.es_url.rstrip('/')}/_cluster/health", auth=auth,
+                  params={"wait_for_status": "yellow", "timeout": "1s"},
+                  timeout=PROBE_TIMEOUT_S).raise_for_status()
         return None
-    except Exception as exc:  # anything but an answer: still unavailable
+    except httpx.HTTPError as exc:  # anything but an answer: still unavailable
         return describe(exc)
-    finally:
-        es.close()
 
 
 class Pause:

@@ -89,7 +89,13 @@ class ReliableBatches(Batches):
 
     def flush(self, requests: Collection[Any]) -> Any:
         """Run the batch in the pool; then acknowledge its messages (the task is late-acked)
-        if it returned, else put them back on the queue, redelivered."""
+        if it returned, else put them back on the queue, redelivered. While the worker is
+        paused, a batch it had already fetched goes back untried (a delivery that did not run
+        is not counted)."""
+        if pause.paused:
+            for req in requests:
+                req.reject(requeue=True)
+            return None
         def settle(result: Settled | None) -> None:  # None: the batch function raised
             if result is None:
                 log.warning("putting a batch of %d message(s) back on the queue", len(requests))
