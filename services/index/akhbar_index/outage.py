@@ -1,10 +1,11 @@
 """Elasticsearch unavailable: what counts as a transient failure, and the index worker's pause.
 
-A transient failure (connection refused, a timeout, 408, 429, 5xx) says nothing about the
-documents: waiting helps, retrying each job on its own budget only dead-letters it when the
-outage outlasts the budget. So the index worker pauses instead (`Pause`): it fetches nothing
-from its queue, probes Elasticsearch after a wait doubling up to a cap, and fetches again once
-the probe answers. The jobs that met the outage go back on the queue as they came.
+Elasticsearch unreachable, slow or overloaded (connection refused, a timeout, 408, 429, 5xx)
+says nothing about the documents: waiting helps, and retrying each job on its own budget only
+dead-letters it when the outage outlasts the budget. So the index worker pauses instead
+(`Pause`): it fetches nothing from its queue, probes Elasticsearch after a wait doubling up to a
+cap, and fetches again once the probe answers. The jobs that met the outage go back on the queue
+as they came. Setup (akhbar_index.setup) tries again on the same failures, with the same waits.
 """
 
 from __future__ import annotations
