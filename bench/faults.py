@@ -320,7 +320,7 @@ def index_down(t: Trial) -> None:
     es.bulk_fault = None
     t.extra |= {"outage_s": round(outage_s, 1), "batches_sent_back": during["sent back"],
                 "pauses": during["pausing"], "bulk_requests_reaching_double": reached}
-    t.note(f"outage {outage_s:.0f} s: {during['sent back']} batches met it and were sent back "
+    t.note(f"outage {outage_s:.0f} s: {during['sent back']} batch(es) met it and were sent back "
            f"({during['sent back'] / outage_s:.2f}/s), {reached} _bulk requests reached the "
            f"double (503/429 phases), the index worker paused {during['pausing']} time(s); "
            "then 429 for half, a fifth of the requests")
@@ -337,9 +337,13 @@ def es_absent(t: Trial) -> None:
     t.extra |= {"outage_s": round(time.monotonic() - t0, 1),
                 "batches_sent_back": counts["sent back"], "pauses": counts["pausing"]}
     t.note(f"Elasticsearch absent for {t.extra['outage_s']:g} s from the start: "
-           f"{counts['sent back']} batches met it and were sent back, the index worker paused "
-           f"{counts['pausing']} time(s); the index was created when it answered "
-           f"({', '.join(f'{a} -> {i}' for a, i in t.es.aliases.items())})")
+           f"{counts['sent back']} batch(es) met it and were sent back, the index worker paused "
+           f"{counts['pausing']} time(s)")
+
+
+def index_created(t: Trial) -> None:
+    t.note("set up once Elasticsearch answered: indices "
+           f"{sorted(t.es.indices)}, aliases {t.es.aliases}")
 
 
 def index_log(t: Trial) -> Counter[str]:
@@ -412,7 +416,8 @@ def scenarios(args: argparse.Namespace) -> dict[str, Scenario]:
         "redis-restart": Scenario(restart_redis(signal.SIGTERM)),
         "redis-kill": Scenario(restart_redis(signal.SIGKILL)),
         "index-down": Scenario(index_down),
-        "es-absent": Scenario(es_absent, setup=lambda t: t.es.stop_listening(), warm_up=False),
+        "es-absent": Scenario(es_absent, setup=lambda t: t.es.stop_listening(),
+                              after=index_created, warm_up=False),
         "poison": Scenario(send_poison, env={"AKHBAR_ROUTE": "normalize,enrich,tripwire,index"},
                            setup=install_tripwire, after=replay_fixed, dead_letters=True),
         # A small bulk size keeps the index worker's prefetch (twice one batch's messages) small.
