@@ -272,3 +272,12 @@ def test_setup_time_is_bounded_in_all(double: ElasticsearchDouble) -> None:
         run_setup(Settings(es_url=double.url, kibana_url="http://127.0.0.1:9",
                            setup_timeout_s=0.5, **FAST))
     assert double.aliases == {"akhbar-articles": FIRST_INDEX}
+
+
+def test_refused_credentials_are_a_configuration_error(double: ElasticsearchDouble) -> None:
+    double.answers[("GET", "/_cluster/health")] = [(401, {"error": {
+        "type": "security_exception", "reason": "unable to authenticate user [akhbar]"}})]
+    with pytest.raises(SetupError, match=r"^GET _cluster/health → 401 security_exception: "
+                                         r"unable to authenticate user \[akhbar\]$"):
+        run_setup(Settings(es_url=double.url, **FAST), **NO_KIBANA)
+    assert double.requests == [("GET", "/_cluster/health")]  # not tried again

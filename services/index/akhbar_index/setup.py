@@ -46,27 +46,28 @@ def load(file: Path) -> dict[str, Any]:
         raise SetupError(f"{file}: {exc}") from exc
 
 
-def apply(file: Path, request: str, call: Callable[[dict[str, Any]], Any]) -> None:
-    """Send one infra file; a refusal that waiting cannot cure names the file and request."""
+def answer(request: str, call: Callable[[], T]) -> T:
+    """Send one request; a refusal that waiting cannot cure is a SetupError naming `request`
+    (with the file it sends)."""
     try:
-        call(load(file))
+        return call()
     except ApiError as exc:
         if transient(exc):
             raise
-        raise SetupError(f"{file}: {request} → {describe(exc)}") from exc
+        raise SetupError(f"{request} → {describe(exc)}") from exc
 
 
 def setup_elasticsearch(es: Elasticsearch, s: Settings) -> None:
     """One idempotent pass; transient failures propagate (the caller waits and tries again)."""
-    es_dir = s.infra_dir / "elasticsearch"
-    apply(es_dir / "ilm-policy.json", f"PUT _ilm/policy/{POLICY}",
-          lambda body: es.ilm.put_lifecycle(name=POLICY, body=body))
-    apply(es_dir / "index-template.json", f"PUT _index_template/{TEMPLATE}",
-          lambda body: es.indices.put_index_template(name=TEMPLATE, body=body))
-    if not es.indices.exists_alias(name=ALIAS):
+    policy, template, first = (s.infra_dir / "elasticsearch" / name for name in (
+        "ilm-policy.json", "index-template.json", "write-index.json"))
+    answer(f"{policy}: PUT _ilm/policy/{POLICY}",
+           lambda: es.ilm.put_lifecycle(name=POLICY, body=load(policy)))
+    answer(f"{template}: PUT _index_template/{TEMPLATE}",
+           lambda: es.indices.put_index_template(name=TEMPLATE, body=load(template)))
+    if not answer(f"HEAD _alias/{ALIAS}", lambda: es.indices.exists_alias(name=ALIAS)):
         # Created once; later indices come from ILM rollover through the alias.
-        apply(es_dir / "write-index.json", f"PUT {FIRST_INDEX}",
-              lambda body: create_first_index(es, body))
+        answer(f"{first}: PUT {FIRST_INDEX}", lambda: create_first_index(es, load(first)))
     log.info("Elasticsearch ready: policy, template and alias %s", ALIAS)
 
 
@@ -120,15 +121,9 @@ def setup_kibana(s: Settings, patience: Patience | None = None) -> None:
 
 def wait_for(es: Elasticsearch, patience: Patience | None = None) -> None:
     """Until the cluster health is yellow or better (until then Elasticsearch answers 408)."""
-    def health() -> None:
-        try:
-            es.cluster.health(wait_for_status="yellow", timeout="5s")
-        except ApiError as exc:
-            if transient(exc):
-                raise
-            raise SetupError(f"GET _cluster/health → {describe(exc)}") from exc
-
-    (patience or Patience.of(get_settings())).run("Elasticsearch", health)
+    (patience or Patience.of(get_settings())).run("Elasticsearch", lambda: answer(
+        "GET _cluster/health",
+        lambda: es.cluster.health(wait_for_status="yellow", timeout="5s")))
 
 
 @dataclass(frozen=True)
