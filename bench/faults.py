@@ -244,8 +244,11 @@ def findings(row: dict[str, Any], dead_expected: bool) -> list[str]:
         notes.append(f"DUPLICATE id {doc_id} ({d['url']}): {what} {where}, "
                      f"{d['bulk_actions']} bulk action(s)")
     if row["dead_lettered"] and not dead_expected:
-        notes += [f"DEAD-LETTERED at {e['stage']}: {', '.join(e['ids']) or '(no article id)'}: "
-                  f"{e['error']}" for e in row["dead_letter_entries"]]
+        by_cause: dict[tuple[str, str], list[str]] = {}
+        for e in row["dead_letter_entries"]:
+            by_cause.setdefault((e["stage"], e["error"]), []).extend(e["ids"] or ["(no id)"])
+        notes += [f"DEAD-LETTERED {len(ids)} at {stage} ({error}): {', '.join(ids)}"
+                  for (stage, error), ids in by_cause.items()]
     return notes
 
 
