@@ -148,10 +148,11 @@ def test_an_outage_longer_than_every_retry_loses_and_dead_letters_nothing(
                 "AKHBAR_ES_REQUEST_TIMEOUT_S": "2"})
             wait_until(lambda: "pausing" in text(), 60, f"the worker to pause\n{workers.logs()}")
             sent = {job["job_id"] for job in jobs}
-            for _ in range(8):  # several seconds of outage: many probes, many retry budgets
-                time.sleep(1)  # (first: the batches fetched before the pause settle)
+            time.sleep(2)  # the batches fetched before the pause go back untried
+            for _ in range(8):  # more seconds of outage: many probes, many retry budgets
                 assert jobs_held(redis_server) == sent
                 assert r.llen("akhbar:dlq:index") == 0
+                time.sleep(1)
             assert text().count("pausing") == 1 and "resuming" not in text()
             assert es.docs == {}
 
