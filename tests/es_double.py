@@ -5,10 +5,17 @@ documents by id, and can be told to fail. It is evidence of what the pipeline *s
 that Elasticsearch would accept it (request bodies are checked against the official API
 specification in test_es_requests.py, and against a real cluster when AKHBAR_ES_URL is set).
 
+Like Elasticsearch it keeps indices and aliases apart: creating an index that exists answers
+400 resource_already_exists_exception, a `_bulk` action with `require_alias` (the request's
+query parameter, or the action's own) into a name that is no alias fails that item with 404
+index_not_found_exception, and a search of a missing index answers 404 unless
+`ignore_unavailable` is set.
+
 Fault modes (bench/faults.py): `stop_listening()` / `listen()` (nothing on the port: connection
 refused), `bulk_fault = (status, share)` (that share of `_bulk` requests answered with the
 status, at random), `bulk_delay_per_doc_s` (a slow cluster: each `_bulk` answered after this
-many seconds per document it carries, one request at a time).
+many seconds per document it carries, one request at a time), `answers[(method, path)]` (the
+next requests to that endpoint answered with these (status, body) pairs, in order).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 CONTENT_TYPE = "application/vnd.elasticsearch+json;compatible-with=9"
 
@@ -27,6 +34,7 @@ CONTENT_TYPE = "application/vnd.elasticsearch+json;compatible-with=9"
 class ElasticsearchDouble:
     def __init__(self) -> None:
         self.bulk_bodies: list[list[dict[str, Any]]] = []
+        self.bulk_params: list[dict[str, str]] = []  # the query parameters of each _bulk
         self.docs: dict[str, dict[str, Any]] = {}
         self.arrivals: dict[str, float] = {}  # id → time.time() of its first indexing
         self.doc_index: dict[str, str] = {}
@@ -34,8 +42,11 @@ class ElasticsearchDouble:
         self.requests: list[tuple[str, str]] = []
         self.searches: list[dict[str, Any]] = []
         self.aliases: dict[str, str] = {}  # alias → write index
+        self.indices: set[str] = set()  # concrete indices created
+        self.answers: dict[tuple[str, str], list[tuple[int, Any]]] = {}
         self.fail_next: list[int] = []  # statuses to answer the next _bulk requests with
         self.reject_ids: dict[str, str] = {}  # id → reason, answered per item with 400
+        self.busy_ids: set[str] = set()  # answered per item with 429 (a write queue full)
         self.bulk_fault: tuple[int, float] | None = None  # (status, share of _bulk requests)
         self.bulk_delay_per_doc_s = 0.0
         self.lock = threading.Lock()
@@ -63,8 +74,8 @@ class ElasticsearchDouble:
     def forget(self) -> None:
         """Drop the documents and every record (aliases stay): a fresh start for counting."""
         with self.lock:
-            for record in (self.bulk_bodies, self.docs, self.arrivals, self.doc_index,
-                           self.copies, self.requests, self.searches):
+            for record in (self.bulk_bodies, self.bulk_params, self.docs, self.arrivals,
+                           self.doc_index, self.copies, self.requests, self.searches):
                 record.clear()
 
     def actions_for(self, doc_id: str) -> int:
@@ -73,8 +84,13 @@ class ElasticsearchDouble:
                    if a["index"]["_id"] == doc_id)
 
     # What the handler does, one method per endpoint family.
-    def handle(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    def handle(self, method: str, path: str, body: bytes,
+               params: dict[str, str] | None = None) -> tuple[int, Any]:
+        params = params or {}
         self.requests.append((method, path))
+        scripted = self.answers.get((method, path))
+        if scripted:
+            return scripted.pop(0)
         parts = [p for p in path.split("/") if p]
         if method == "GET" and not parts:
             return 200, {"name": "double", "cluster_name": "double",
@@ -86,50 +102,78 @@ class ElasticsearchDouble:
         if method == "HEAD" and parts[:1] == ["_alias"]:
             return (200 if parts[1] in self.aliases else 404), None
         if parts[-1:] == ["_search"]:
-            query = json.loads(body)
-            self.searches.append(query)
-            if "ids" in query["query"]:
-                ids = query["query"]["ids"]["values"]
-                hits = [{"_id": i, "_index": self.doc_index[i]} for i in ids if i in self.docs]
-            else:  # no relevance here: every document, in indexing order, score 1
-                hits = [{"_id": i, "_index": self.doc_index[i], "_score": 1.0, "_source": d}
-                        for i, d in list(self.docs.items())[:query.get("size", 10)]]
-            return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+            return self._search(parts[0], json.loads(body), params)
         if parts[-1:] == ["_bulk"]:
-            return self._bulk(body)
+            return self._bulk(body, params)
         if method == "PUT" and len(parts) == 1:
-            spec = json.loads(body or b"{}")
-            for alias in spec.get("aliases", {}):
-                self.aliases[alias] = parts[0]
-            return 200, {"acknowledged": True, "index": parts[0]}
+            return self._create_index(parts[0], json.loads(body or b"{}"))
         return 404, {"error": {"type": "double_unsupported", "reason": f"{method} {path}"}}
 
-    def _bulk(self, body: bytes) -> tuple[int, Any]:
+    def _create_index(self, name: str, spec: dict[str, Any]) -> tuple[int, Any]:
+        with self.lock:
+            if name in self.indices or name in self.aliases:
+                return 400, {"error": {"type": "resource_already_exists_exception",
+                                       "reason": f"index [{name}/double] already exists"},
+                             "status": 400}
+            self.indices.add(name)
+            for alias in spec.get("aliases", {}):
+                self.aliases[alias] = name
+        return 200, {"acknowledged": True, "index": name}
+
+    def _search(self, target: str, query: dict[str, Any],
+                params: dict[str, str]) -> tuple[int, Any]:
+        if target not in self.aliases and target not in self.indices:
+            if params.get("ignore_unavailable") != "true":
+                return 404, {"error": {"type": "index_not_found_exception",
+                                       "reason": f"no such index [{target}]"}, "status": 404}
+            return 200, {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
+        self.searches.append(query)
+        if "ids" in query["query"]:
+            ids = query["query"]["ids"]["values"]
+            hits = [{"_id": i, "_index": self.doc_index[i]} for i in ids if i in self.docs]
+        else:  # no relevance here: every document, in indexing order, score 1
+            hits = [{"_id": i, "_index": self.doc_index[i], "_score": 1.0, "_source": d}
+                    for i, d in list(self.docs.items())[:query.get("size", 10)]]
+        return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+
+    def _bulk(self, body: bytes, params: dict[str, str]) -> tuple[int, Any]:
         lines = [json.loads(ln) for ln in body.splitlines() if ln.strip()]
         with self.lock:
             self.bulk_bodies.append(lines)
+            self.bulk_params.append(params)
             status = self._bulk_status()
             if status:
                 return status, {"error": {"type": "double_failure", "reason": "told to fail"},
                                 "status": status}
             time.sleep(self.bulk_delay_per_doc_s * len(lines) / 2)
-            items = []
-            for action, doc in zip(lines[::2], lines[1::2], strict=True):
-                meta = action["index"]
-                doc_id = meta["_id"]
-                if doc_id in self.reject_ids:
-                    items.append({"index": {"_id": doc_id, "status": 400, "error": {
-                        "type": "document_parsing_exception", "reason": self.reject_ids[doc_id]}}})
-                    continue
-                created = doc_id not in self.docs
-                self.docs[doc_id] = doc
-                self.arrivals.setdefault(doc_id, time.time())
-                self.doc_index[doc_id] = self.aliases.get(meta["_index"], meta["_index"])
-                self.copies.setdefault(doc_id, set()).add(self.doc_index[doc_id])
-                items.append({"index": {"_id": doc_id, "status": 201 if created else 200,
-                                        "result": "created" if created else "updated"}})
+            items = [self._index_one(action["index"], doc,
+                                     params.get("require_alias") == "true")
+                     for action, doc in zip(lines[::2], lines[1::2], strict=True)]
         return 200, {"took": 1, "errors": any(i["index"]["status"] >= 300 for i in items),
                      "items": items}
+
+    def _index_one(self, meta: dict[str, Any], doc: dict[str, Any],
+                   require_alias: bool) -> dict[str, Any]:
+        doc_id, target = meta["_id"], meta["_index"]
+        if doc_id in self.reject_ids:
+            return {"index": {"_id": doc_id, "status": 400, "error": {
+                "type": "document_parsing_exception", "reason": self.reject_ids[doc_id]}}}
+        if doc_id in self.busy_ids:
+            return {"index": {"_id": doc_id, "status": 429, "error": {
+                "type": "es_rejected_execution_exception", "reason": "write queue full"}}}
+        if meta.get("require_alias", require_alias) and target not in self.aliases:
+            return {"index": {"_id": doc_id, "status": 404, "error": {
+                "type": "index_not_found_exception",
+                "reason": f"no such index [{target}] and [require_alias] request flag is "
+                          f"[true] and [{target}] is not an alias"}}}
+        created = doc_id not in self.docs
+        self.docs[doc_id] = doc
+        self.arrivals.setdefault(doc_id, time.time())
+        self.doc_index[doc_id] = self.aliases.get(target, target)
+        self.indices.add(self.doc_index[doc_id])  # as Elasticsearch auto-creates it
+        self.copies.setdefault(doc_id, set()).add(self.doc_index[doc_id])
+        return {"index": {"_id": doc_id, "status": 201 if created else 200,
+                          "result": "created" if created else "updated"}}
 
     def _bulk_status(self) -> int | None:
         """The failure status this _bulk request is told to answer with, if any."""
@@ -147,7 +191,9 @@ class ElasticsearchDouble:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 try:
-                    status, payload = double.handle(self.command, urlsplit(self.path).path, body)
+                    url = urlsplit(self.path)
+                    params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                    status, payload = double.handle(self.command, url.path, body, params)
                 except Exception as exc:  # a bug in the double must show, not hang the client
                     status, payload = 500, {"error": {"type": "double_error", "reason": repr(exc)}}
                 data = b"" if payload is None else json.dumps(payload).encode()

@@ -330,7 +330,8 @@ def test_dependency_order(services: dict) -> None:
     assert condition("setup", "elasticsearch") == "service_healthy"
     assert condition("setup", "kibana") == "service_healthy"
     assert condition("kibana", "elasticsearch") == "service_healthy"
-    assert services["setup"].get("restart") == "no"
+    # A one-shot that tries again after a long outage, a bounded number of times.
+    assert services["setup"].get("restart") == "on-failure:3"
     assert _argv(services["setup"]["command"]) == ["akhbar", "setup"]
 
 

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     bulk_flush_s: float = Field(1.0, gt=0)
     bulk_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
     es_request_timeout_s: float = Field(30.0, gt=0)
+    # Waiting for an unavailable Elasticsearch (connection refused, timeouts, 429, 5xx): the
+    # index stage pauses and probes it, and setup tries again, after es_backoff_s, doubling up
+    # to es_backoff_max_s; setup gives up after setup_timeout_s in all.
+    es_backoff_s: float = Field(1.0, gt=0)
+    es_backoff_max_s: float = Field(30.0, gt=0)
+    setup_timeout_s: float = Field(600.0, gt=0)
 
     # Feeds and article pages (services/ingest/akhbar_ingest/sources).
     feeds_file: Path = _REPO_ROOT / "feeds.yaml"

@@ -1,105 +1,111 @@
-"""Bulk indexing with bounded retries.
+"""Bulk indexing: one attempt per batch, each document ending indexed, rejected or unavailable.
 
-A batch is written in `_bulk` requests of at most `bulk_size` documents and `bulk_max_bytes`.
-Whole-request failures (connection errors, 429, 5xx) and per-item 429/5xx are retried with
-full-jitter exponential backoff; any other per-item error is a rejection with the reason
-Elasticsearch gave. Documents already in an older index behind the alias (after a rollover) are
-overwritten there, so a redelivered article never exists twice.
+A batch is written in `_bulk` requests of at most `bulk_size` documents and `bulk_max_bytes`,
+with `require_alias=true`: a write that finds no alias fails (the alias is missing: setup has
+not run, or the cluster was reset) instead of auto-creating an index with a default mapping.
+Documents already in an older index behind the alias (after a rollover) are overwritten there
+(that one action names its concrete index and sets `require_alias: false`), so a redelivered
+article never exists twice.
+
+Nothing is retried here. Elasticsearch unavailable (akhbar_index.outage.transient) or refusing
+the request as a whole (credentials, privileges) leaves the documents `unavailable`, as does a
+transient failure of one item: no document is at fault, and the index worker pauses. Only a
+document Elasticsearch refuses for itself is `rejected`, with its reason and the node that gave
+it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from akhbar.contract import TransientError
 from akhbar.es import ALIAS
 from akhbar.settings import Settings
+from akhbar_index.outage import TRANSIENT_STATUS, describe
 
-log = logging.getLogger(__name__)
-RETRY_STATUS = {429, 500, 502, 503, 504}
+if TYPE_CHECKING:
+    from elastic_transport import NodeConfig
 
 
 @dataclass
 class BulkOutcome:
     indexed: list[str] = field(default_factory=list)
-    rejected: dict[str, str] = field(default_factory=dict)  # id → reason from Elasticsearch
-    unavailable: list[str] = field(default_factory=list)  # still failing after every retry
-    last_error: str = ""
+    rejected: dict[str, str] = field(default_factory=dict)  # id → reason, with the node
+    unavailable: list[str] = field(default_factory=list)  # not taken: Elasticsearch unavailable
+    why: str = ""  # why they were not taken
 
 
 class BulkWriter:
-    def __init__(self, es: Elasticsearch, s: Settings,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.es, self.s, self.sleep = es, s, sleep
+    def __init__(self, es: Elasticsearch, s: Settings) -> None:
+        self.es, self.s = es, s
 
     def write(self, docs: list[dict[str, Any]]) -> BulkOutcome:
         outcome = BulkOutcome()
-        for chunk in _chunks(docs, self.s.bulk_size, self.s.bulk_max_bytes):
-            self._write_chunk(chunk, outcome)
+        chunks = _chunks(docs, self.s.bulk_size, self.s.bulk_max_bytes)
+        for n, chunk in enumerate(chunks):
+            try:
+                self._write_chunk(chunk, outcome)
+            except (ApiError, TransportError) as exc:
+                # The rest of the batch waits too, untried.
+                outcome.unavailable += [d["id"] for c in chunks[n:] for d in c]
+                outcome.why = describe(exc)
+                break
         return outcome
 
     def _write_chunk(self, docs: list[dict[str, Any]], outcome: BulkOutcome) -> None:
-        pending = {d["id"]: d for d in docs}
-        for attempt in range(self.s.retry_max + 1):
-            if attempt:
-                self.sleep(random.uniform(0, min(self.s.retry_backoff_max_s,
-                                                 self.s.retry_backoff_s * 2 ** (attempt - 1))))
-            try:
-                homes = self._existing_indices(list(pending))
-                resp = self.es.bulk(operations=bulk_body(pending.values(), ALIAS, homes))
-            except (TransportError, ApiError, TransientError) as exc:
-                status = getattr(exc, "status_code", None) or getattr(exc, "status", None)
-                if isinstance(exc, ApiError) and status not in RETRY_STATUS:
-                    raise  # a malformed request: retrying cannot help
-                outcome.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("bulk attempt %d failed: %s", attempt + 1, outcome.last_error)
-                continue
-            retry: dict[str, dict[str, Any]] = {}
-            for item in resp["items"]:
-                op = next(iter(item.values()))
-                doc_id, status = op["_id"], op.get("status", 0)
-                if status < 300:
-                    outcome.indexed.append(doc_id)
-                elif status in RETRY_STATUS:
-                    retry[doc_id] = pending[doc_id]
-                    outcome.last_error = _reason(op)
-                else:
-                    outcome.rejected[doc_id] = _reason(op)
-            pending = retry
-            if not pending:
-                return
-        outcome.unavailable.extend(pending)
+        homes = self._existing_indices([d["id"] for d in docs])
+        resp = self.es.bulk(operations=bulk_body(docs, ALIAS, homes), require_alias=True)
+        node = node_url(resp.meta.node)
+        for item in resp["items"]:
+            op = next(iter(item.values()))
+            doc_id, status = op["_id"], op.get("status", 0)
+            if status < 300:
+                outcome.indexed.append(doc_id)
+            elif unavailable_item(op):
+                outcome.unavailable.append(doc_id)
+                outcome.why = f"{node}: {_reason(op)}"
+            else:
+                outcome.rejected[doc_id] = f"{node} rejected the document: {_reason(op)}"
 
     def _existing_indices(self, ids: list[str]) -> dict[str, str]:
-        """Concrete index of each id that is already behind the alias."""
-        if not self.es.indices.exists_alias(name=ALIAS):
-            # Writing now would auto-create a plain index named like the alias.
-            raise TransientError(f"write alias {ALIAS} does not exist (run setup)")
-        resp = self.es.search(index=ALIAS, query={"ids": {"values": ids}},
-                              source=False, size=len(ids))
+        """Concrete index of each id already behind the alias (none while it is missing)."""
+        resp = self.es.search(index=ALIAS, query={"ids": {"values": ids}}, source=False,
+                              size=len(ids), ignore_unavailable=True)
         return {h["_id"]: h["_index"] for h in resp["hits"]["hits"]}
 
 
+def unavailable_item(op: dict[str, Any]) -> bool:
+    """An item refused for the cluster's sake, not the document's: overloaded or failing
+    (429, 5xx), or the write alias missing (`require_alias`)."""
+    err = op.get("error")
+    missing_alias = isinstance(err, dict) and err.get("type") == "index_not_found_exception"
+    return op.get("status") in TRANSIENT_STATUS or missing_alias
+
+
 def bulk_body(docs: Any, alias: str, homes: dict[str, str]) -> list[dict[str, Any]]:
+    """Action and source lines: into the alias, or into the index a document already lives in
+    (a concrete index: the request's `require_alias` is lifted for that action alone)."""
     body: list[dict[str, Any]] = []
     for d in docs:
-        body.append({"index": {"_index": homes.get(d["id"], alias), "_id": d["id"]}})
-        body.append(d)
+        home = homes.get(d["id"])
+        action = ({"_index": alias, "_id": d["id"]} if home is None
+                  else {"_index": home, "_id": d["id"], "require_alias": False})
+        body += [{"index": action}, d]
     return body
+
+
+def node_url(node: NodeConfig) -> str:
+    """The Elasticsearch node that answered (never its credentials)."""
+    return f"Elasticsearch at {node.scheme}://{node.host}:{node.port}{node.path_prefix}"
 
 
 def _reason(op: dict[str, Any]) -> str:
     err = op.get("error")
     if isinstance(err, dict):
-        return f"{err.get('type')}: {err.get('reason')}"
+        return f"{op.get('status')} {err.get('type')}: {err.get('reason')}"
     return str(err or f"status {op.get('status')}")
 
 

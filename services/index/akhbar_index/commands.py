@@ -5,10 +5,10 @@ unreachable, a file or request refused) end it with one line and an exit code (a
 from __future__ import annotations
 
 import argparse
+import logging
 from typing import Any
 
-from akhbar.cli_errors import Exit
-from akhbar.es import make_client
+from akhbar.cli_errors import CliError, Exit, explain
 from akhbar.settings import Settings
 from akhbar.terminal import log_to_stderr
 
@@ -21,11 +21,16 @@ def register(sub: Any) -> None:
 
 
 def cmd_setup(args: argparse.Namespace, s: Settings) -> int:
-    from akhbar_index.setup import setup_elasticsearch, setup_kibana, wait_for
+    from akhbar_index.setup import SetupError, SetupTimeout, run_setup
     log_to_stderr(s.log_level)
-    es = make_client(s)
-    wait_for(es)
-    setup_elasticsearch(es, s)
-    if not args.no_kibana:
-        setup_kibana(s)
+    # Each try that fails is logged once by the setup itself, not per request by the client.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    try:
+        run_setup(s, kibana=not args.no_kibana)
+    except SetupTimeout as exc:  # what was still failing, in the command's own words
+        cause = explain(exc.__cause__ or exc, s)
+        raise CliError(f"setup gave up after AKHBAR_SETUP_TIMEOUT_S={s.setup_timeout_s:g} s: "
+                       f"{cause.message}", Exit.UNREACHABLE) from exc
+    except SetupError as exc:
+        raise CliError(f"setup: {exc}", Exit.CONFIG) from exc
     return Exit.OK

@@ -4,8 +4,13 @@ Messages are buffered by celery-batches and their jobs written together (bulk.py
 flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
 `bulk_flush_s`. With late acks a batch is acknowledged only after it returns (and put back on
 the queue if it raised, `ReliableBatches`), so the batch function never raises for a job's
-sake: every job ends indexed, dead-lettered with its reason, or re-sent with a backoff delay
-(dead-lettered once it has used its retries).
+sake: every job ends indexed, dead-lettered with its reason, or back on the queue.
+
+While Elasticsearch is unavailable the worker pauses (akhbar_index.outage.Pause): the jobs that
+met the outage are sent back to the index queue as they came — new messages, so neither a retry
+nor a delivery is counted against them however long it lasts — and the worker's fetch gate
+(akhbar.broker) stays closed until a probe gets an answer; the queue fills to
+AKHBAR_QUEUE_MAX_MESSAGES and backpressure holds the stages before it.
 """
 
 from __future__ import annotations
@@ -13,20 +18,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from contextlib import ExitStack
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
+from celery import bootsteps
 from celery_batches import Batches, SimpleRequest
 from celery_batches.trace import apply_batches_task
-from elasticsearch import Elasticsearch, TransportError
+from elasticsearch import ApiError, Elasticsearch, TransportError
+from redis import Redis
 
-from akhbar.contract import ContractError, Envelope, TransientError
+from akhbar.contract import ContractError, Envelope
 from akhbar.es import make_client
-from akhbar.queues import make_app, task_name
+from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import get_settings
 from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
-from akhbar_index.setup import setup_elasticsearch
+from akhbar_index.outage import Pause, describe, es_location, probe
+from akhbar_index.setup import SetupError, setup_elasticsearch
 
 STAGE = "index"
 log = logging.getLogger(__name__)
@@ -37,6 +46,8 @@ FLUSH_MESSAGES = -(-settings.bulk_size // settings.jobs_per_message)
 # celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
 app.conf.worker_prefetch_multiplier = FLUSH_MESSAGES * 2
 rt = StageRuntime(STAGE, settings)
+# In the worker's main process: reported to by each batch, asked before each fetch.
+pause = Pause(settings, partial(probe, settings))
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +62,15 @@ def ready() -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What a batch returns to the worker's main process: every job ended indexed,
+    dead-lettered or back on the queue; `unavailable` says why Elasticsearch did not take
+    them all (None: it did)."""
+
+    unavailable: str | None = None
+
+
 class ReliableBatches(Batches):
     """celery-batches made safe for at-least-once delivery.
 
@@ -60,7 +80,8 @@ class ReliableBatches(Batches):
       jobs and never wrote them (found by bench/faults.py redis-restart).
     - A batch is acknowledged only when the batch function returned: celery-batches catches what
       it raises (Redis away while re-sending a job, say) and acknowledged the messages anyway,
-      losing them; they go back on the queue instead."""
+      losing them; they go back on the queue instead.
+    - What it returned tells the worker's `pause` whether Elasticsearch took the batch."""
 
     def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:  # noqa: N802 (Celery's)
         self._tref = None  # the next buffered request starts the timer again
@@ -68,25 +89,51 @@ class ReliableBatches(Batches):
 
     def flush(self, requests: Collection[Any]) -> Any:
         """Run the batch in the pool; then acknowledge its messages (the task is late-acked)
-        if it returned True, else put them back on the queue, redelivered."""
-        def settle(finished: bool | None) -> None:  # None: the batch function raised
-            if not finished:
-                log.warning("putting a batch of %d message(s) back on the queue", len(requests))
+        if it returned, else put them back on the queue, redelivered. While the worker is
+        paused, a batch it had already fetched goes back untried (a delivery that did not run
+        is not counted)."""
+        if pause.paused:
             for req in requests:
-                if finished:
-                    req.acknowledge()
-                else:
+                req.reject(requeue=True)
+            return None
+        def settle(result: Settled | None) -> None:  # None: the batch function raised
+            if result is None:
+                log.warning("putting a batch of %d message(s) back on the queue", len(requests))
+                for req in requests:
                     req.reject(requeue=True)
+                return
+            for req in requests:
+                req.acknowledge()
+            pause.report(result.unavailable)
 
         batch = ([SimpleRequest.from_request(r) for r in requests],)
         return self._pool.apply_async(apply_batches_task, (self, batch, 0, None),
                                       callback=settle)
 
 
+class ElasticsearchGate(bootsteps.StartStopStep):
+    """A consumer step of the index worker: no message is fetched while `pause` is closed (on
+    top of the backpressure gate, when the route has a stage after index)."""
+
+    requires = ("akhbar.worker:Backpressure",)
+
+    def start(self, c: Any) -> None:
+        channel = c.task_consumer.channel
+        after = channel.fetch_gate
+
+        def gate(redis: Redis) -> bool:
+            return pause.open() and (after is None or after(redis))
+
+        channel.fetch_gate = gate
+
+
+app.steps["consumer"].add(ElasticsearchGate)
+
+
 @app.task(name=task_name(STAGE), base=ReliableBatches, acks_late=True,
           flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
-def index_batch(requests: list[SimpleRequest]) -> bool:
-    """True once every job is indexed, dead-lettered or re-sent (see ReliableBatches)."""
+def index_batch(requests: list[SimpleRequest]) -> Settled:
+    """Every job indexed, dead-lettered or sent back (see ReliableBatches)."""
     with ExitStack() as stack:
         done: list[tuple[Job, Envelope]] = []
         for req in requests:
@@ -95,30 +142,34 @@ def index_batch(requests: list[SimpleRequest]) -> bool:
                 finished, failed = process_jobs(rt, message)
                 done += finished
                 retry_later(app, rt, failed)
-        write(done)
-    return True
+        unavailable = write(done)
+    return Settled(unavailable)
 
 
-def write(done: list[tuple[Job, Envelope]]) -> None:
-    """Bulk-index the jobs; each ends indexed, dead-lettered or re-sent."""
+def write(done: list[tuple[Job, Envelope]]) -> str | None:
+    """Bulk-index the jobs: each ends indexed, dead-lettered (a document Elasticsearch refuses)
+    or, Elasticsearch unavailable, sent back to the index queue as it came. Returns why
+    Elasticsearch was unavailable, if it was."""
     jobs = {env.article.id: (job, env) for job, env in done}  # one document per id
     if not jobs:
-        return
+        return None
     try:
         ready()
         outcome = BulkWriter(es(), settings).write(
             [env.article.document() for _, env in jobs.values()])
-    except (TransportError, TransientError) as exc:  # not reachable yet: every job waits
-        outcome = BulkOutcome(unavailable=list(jobs), last_error=f"{type(exc).__name__}: {exc}")
-    except Exception as exc:  # Elasticsearch refused the request itself
-        for job, _ in jobs.values():
-            rt.reject(job, exc)
-        return
+    except SetupError as exc:  # a configuration error: nothing is written until it is fixed
+        log.error("Elasticsearch setup failed: %s", exc)
+        outcome = BulkOutcome(unavailable=list(jobs), why=f"setup failed: {exc}")
+    except (ApiError, TransportError) as exc:  # unavailable during setup
+        outcome = BulkOutcome(unavailable=list(jobs), why=f"setup: {describe(exc)}")
+    for doc_id, reason in outcome.rejected.items():
+        rt.reject(jobs[doc_id][0], ContractError(reason))
     if outcome.unavailable:
         ready.cache_clear()  # set up again next time, in case the cluster was reset
-    for doc_id, reason in outcome.rejected.items():
-        rt.reject(jobs[doc_id][0], ContractError(f"Elasticsearch rejected the document: {reason}"))
-    unavailable = ConnectionError(f"Elasticsearch unavailable: {outcome.last_error}")
-    retry_later(app, rt, [(jobs[doc_id][0], unavailable) for doc_id in outcome.unavailable])
-    log.info("%d job(s): %d indexed, %d rejected, %d to retry", len(jobs),
+        send_jobs(app, STAGE, [jobs[doc_id][0] for doc_id in outcome.unavailable],
+                  settings.jobs_per_message)
+        log.warning("Elasticsearch at %s unavailable (%s): %d job(s) back on the index queue",
+                    es_location(settings), outcome.why, len(outcome.unavailable))
+    log.info("%d job(s): %d indexed, %d rejected, %d back on the queue", len(jobs),
              len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
+    return outcome.why if outcome.unavailable else None
