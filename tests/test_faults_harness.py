@@ -25,8 +25,8 @@ WARM_UP = "https://akhbar.invalid/warm-up"
 
 
 def run_warm_up(redis_server: RedisServer, tmp_path: Path, forget: Any) -> dict[str, Any]:
-    """The warm-up job and a second copy of it sent 3 s later; `forget(trial)` once the first
-    is indexed; the row faults.py counts once nothing is left."""
+    """The warm-up job, indexed, then a second copy of it on its way when `forget(trial)` is
+    called; the row faults.py counts once nothing is left."""
     r = redis_server.client
     r.flushall()
     app = make_app("akhbar_test", Settings(redis_url=redis_server.url, route=["index"]))
@@ -38,8 +38,9 @@ def run_warm_up(redis_server: RedisServer, tmp_path: Path, forget: Any) -> dict[
         try:
             workers.start_stage("index")
             send_jobs(app, "index", [job], 1)
-            send_jobs(app, "index", [job], 1, countdown=3)  # the copy on its way
             wait_until(lambda: es.docs, 60, f"the warm-up indexed\n{workers.logs()}")
+            # The copy is on its way (in Redis, held for its countdown) when the double forgets.
+            send_jobs(app, "index", [job], 1, countdown=2)
             forget(t)
             wait_until(lambda: not r.llen("index") and not r.hlen("unacked"), 60,
                        f"no message left\n{workers.logs()}")
