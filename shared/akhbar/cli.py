@@ -71,7 +71,8 @@ def build_parser() -> Parser:
     q = sub.add_parser("search", help="search the index (Arabic-aware)")
     q.add_argument("query")
     q.add_argument("--size", type=int, default=10)
-    q.add_argument("--json", action="store_true", help="print the raw hits, one JSON object per line")
+    q.add_argument("--json", action="store_true",
+                   help="print the raw hits, one JSON object per line")
     q.set_defaults(run=cmd_search)
     from akhbar.run import register as register_run
     register_run(sub)
