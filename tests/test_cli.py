@@ -193,7 +193,10 @@ def test_search_sends_the_checked_query_and_prints_hits(seeds: list[Path]) -> No
     assert result.returncode == 0, result.stderr
     assert es.searches[-1] == search_body("الرقة", 3)
     assert "3 hit(s)" in result.stderr and docs[0]["title"] in result.stdout
-    assert len(json.loads(as_json.stdout)) == 3
+    # --json: one raw hit per line, like every command's JSON output
+    hits = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [h["_id"] for h in hits] == list(es.docs)[:3]
+    assert all(h["_source"]["id"] == h["_id"] for h in hits)
 
 
 def test_setup_names_kibana_when_it_is_unreachable() -> None:

@@ -71,7 +71,8 @@ def build_parser() -> Parser:
     q = sub.add_parser("search", help="search the index (Arabic-aware)")
     q.add_argument("query")
     q.add_argument("--size", type=int, default=10)
-    q.add_argument("--json", action="store_true", help="print the raw hits as JSON")
+    q.add_argument("--json", action="store_true",
+                   help="print the raw hits, one JSON object per line")
     q.set_defaults(run=cmd_search)
     from akhbar.run import register as register_run
     register_run(sub)
@@ -245,8 +246,9 @@ def cmd_search(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.search import search_body
     resp = make_client(s).search(index=ALIAS, body=search_body(args.query, args.size))
     hits = resp["hits"]["hits"]
-    if args.json:
-        print(json.dumps(hits, ensure_ascii=False))
+    if args.json:  # JSON lines, like every other command's data
+        for h in hits:
+            print(json.dumps(h, ensure_ascii=False))
         return Exit.OK
     for h in hits:
         src, hl = h["_source"], h.get("highlight", {})
