@@ -15,6 +15,7 @@ import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import NotFoundError
 
+from akhbar import cli, terminal
 from akhbar.cli_errors import Exit, explain, redact_url
 from akhbar.contract import Article
 from akhbar.es import make_client
@@ -131,6 +132,21 @@ def test_progress_is_a_line_on_stderr_when_it_is_not_a_terminal(
     assert captured.err.splitlines() == ["processed 1/3 files, 2 documents",
                                          "processed 2/3 files, 4 documents",
                                          "processed 3/3 files, 6 documents"]
+
+
+def test_process_reports_progress_within_one_large_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """One .jsonl of many articles is one file: its documents show as they are written."""
+    monkeypatch.setattr(terminal, "PROGRESS_EVERY_S", 0)
+    dump = tmp_path / "wire.jsonl"
+    dump.write_text("".join(json.dumps({"title": f"خبر رقم {n}", "body": f"نص الخبر رقم {n}."},
+                                       ensure_ascii=False) + "\n" for n in range(3)),
+                    encoding="utf-8")
+    assert cli.main(["process", str(dump), "--out", str(tmp_path / "docs.jsonl")]) == Exit.OK
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:3] == [f"processed 0/1 files, {n} documents, 0 failures" for n in (1, 2, 3)]
+    assert lines[-1].startswith("3 document(s) written")
 
 
 def test_status_and_dlq_on_a_real_redis(redis_server: RedisServer) -> None:

@@ -159,9 +159,11 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
                     say(f"warning {path}: {warning}")
                 for e in result.errors:
                     say(f"skipped {path} line {e['line']}: {e['error']}")
-                sink.write(pipeline.documents(
-                    result.articles,
-                    lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")))
+                for doc in pipeline.documents(
+                        result.articles,
+                        lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")):
+                    sink.write([doc])
+                    progress.advance(0)  # a large .jsonl is one file of many documents
                 progress.advance()
     return sink.report()
 

@@ -43,11 +43,12 @@ class Progress:
     the count. The command prints its own summary at the end."""
 
     def __init__(self, verb: str, total: int, unit: str, detail: Callable[[], str] = lambda: "",
-                 every_s: float = PROGRESS_EVERY_S) -> None:
+                 every_s: float | None = None) -> None:
         self.verb, self.total, self.unit, self.detail = verb, total, unit, detail
-        self.every_s, self.done = every_s, 0
+        self.every_s = PROGRESS_EVERY_S if every_s is None else every_s
+        self.done = 0
         self.bar: Bar | None = None
-        self.next_at = time.monotonic() + every_s
+        self.next_at = time.monotonic() + self.every_s
 
     def __enter__(self) -> Progress:
         if sys.stderr.isatty():
@@ -66,6 +67,7 @@ class Progress:
             self.bar.stop()
 
     def advance(self, n: int = 1) -> None:
+        """`n` more units done; 0 shows the detail's news (documents written within a file)."""
         self.done += n
         if self.bar is not None:
             self.bar.update(self.bar.task_ids[0], advance=n, detail=self.detail())
