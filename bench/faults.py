@@ -457,16 +457,18 @@ def forget_when_quiet(t: Trial) -> None:
     together, and a worker's Reclaim puts back what another one, too busy to answer within a
     second, is fetching. Under backpressure each message is its own slow _bulk request, so the
     copy could not share the first one's request (test_faults_harness.py)."""
-    def quiet() -> bool:
-        with t.redis.pipeline(transaction=True) as pipe:
-            for q in t.queues:
-                pipe.llen(q)
-            pipe.hlen("unacked").keys(f"{FETCHING}*")
-            *lengths, unacked, fetching = pipe.execute()
-        return not any(lengths) and not unacked and not fetching
-
-    wait_until(quiet, 120, "no message left after the warm-up")
+    wait_until(lambda: quiet(t), 120, "no message left after the warm-up")
     t.es.forget()
+
+
+def quiet(t: Trial) -> bool:
+    """No message waiting in a stage queue, being fetched or held unacknowledged (one read)."""
+    with t.redis.pipeline(transaction=True) as pipe:
+        for q in t.queues:
+            pipe.llen(q)
+        pipe.hlen("unacked").keys(f"{FETCHING}*")
+        *lengths, unacked, fetching = pipe.execute()
+    return not any(lengths) and not unacked and not fetching
 
 
 def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
