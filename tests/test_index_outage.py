@@ -63,7 +63,8 @@ def test_the_pause_probes_with_capped_backoff_and_logs_once_each_way(
     assert waits == [1.0, 2.0, 4.0, 8.0, 8.0] and probes == []
     pausing = [r.getMessage() for r in caplog.records if "pausing" in r.getMessage()]
     assert len(pausing) == 1 and "ConnectionError: refused" in pausing[0]
-    assert "Elasticsearch at http://es.example:9200 is unavailable" in pausing[0]
+    # The password redacted as everywhere (akhbar.settings.redact_url).
+    assert "Elasticsearch at http://writer:***@es.example:9200 is unavailable" in pausing[0]
     assert "secret" not in caplog.text
     assert sum("resuming" in r.getMessage() for r in caplog.records) == 1
 

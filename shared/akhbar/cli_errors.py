@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import sys
 from enum import IntEnum
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from akhbar.settings import Settings
+from akhbar.es import error_of
+from akhbar.settings import Settings, redact_url
 
 MAX_MESSAGE_CHARS = 1000
 
@@ -30,17 +29,6 @@ class CliError(Exception):
     def __init__(self, message: str, code: Exit) -> None:
         super().__init__(message)
         self.message, self.code = message, code
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password, if any, replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 def reason(exc: BaseException) -> str:
@@ -93,7 +81,7 @@ def _message(exc: BaseException, s: Settings) -> tuple[str, Exit]:
         return (f"Elasticsearch at {es_url} refused the request (HTTP {exc.status_code}: "
                 f"{exc.message}); set AKHBAR_ES_USER and AKHBAR_ES_PASSWORD", Exit.CONFIG)
     if isinstance(exc, ApiError):
-        error = _error(exc)
+        error = error_of(exc)
         if exc.message == "index_not_found_exception":
             return (f"Elasticsearch at {es_url} has no index {error.get('index', '')} yet; "
                     "run `akhbar setup` (the index worker also creates it before its first "
@@ -139,8 +127,3 @@ def _status_code(status: int) -> Exit:
     """A service answering 429 or 5xx is failing; another 4xx means the request was refused."""
     return Exit.UNREACHABLE if status == 429 or status >= 500 else Exit.FAILED
 
-
-def _error(exc: Any) -> dict[str, Any]:
-    """The `error` object of an Elasticsearch error response ({} when there is none)."""
-    body = exc.body if isinstance(exc.body, dict) else {}
-    return body["error"] if isinstance(body.get("error"), dict) else {}

@@ -1,9 +1,12 @@
-"""The Elasticsearch client, configured from settings. Retries are ours (bulk.py), with
-backoff and jitter, so the transport's own immediate retries are off."""
+"""The Elasticsearch client, configured from settings, and the reading of its error answers.
+The transport's own immediate retries are off: waiting for an unavailable cluster is ours (the
+index stage pauses, setup tries again; akhbar_index.outage)."""
 
 from __future__ import annotations
 
-from elasticsearch import Elasticsearch
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch
 
 from akhbar.settings import Settings
 
@@ -12,6 +15,11 @@ ALIAS = "akhbar-articles"
 
 
 def make_client(s: Settings) -> Elasticsearch:
-    auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None
-    return Elasticsearch(s.es_url, basic_auth=auth, request_timeout=s.es_request_timeout_s,
+    return Elasticsearch(s.es_url, basic_auth=s.es_auth, request_timeout=s.es_request_timeout_s,
                          max_retries=0, retry_on_timeout=False)
+
+
+def error_of(exc: ApiError) -> dict[str, Any]:
+    """The `error` object (type, reason, index…) of an Elasticsearch error answer; {} if none."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    return body["error"] if isinstance(body.get("error"), dict) else {}

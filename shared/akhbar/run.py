@@ -32,9 +32,9 @@ from types import FrameType
 from typing import Any, TextIO
 
 from akhbar.cli import check_stage, redis_client
-from akhbar.cli_errors import CliError, Exit, explain, redact_url
+from akhbar.cli_errors import CliError, Exit, explain
 from akhbar.queues import INGEST, stage_queues
-from akhbar.settings import Settings
+from akhbar.settings import Settings, redact_url
 from akhbar.terminal import say
 
 GRACE_S = 60.0  # as the compose file's stop_grace_period

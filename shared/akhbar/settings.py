@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,6 +15,16 @@ from akhbar.contract import RECORD_FIELDS
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _REPO_INFRA = _REPO_ROOT / "infra"
 MAX_JOBS_PER_MESSAGE = 1000  # hard cap, also enforced on receipt (akhbar.queues.unpack)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password, if any, replaced by *** (for logs, messages, dead letters)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    port = f":{parts.port}" if parts.port else ""
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class Settings(BaseSettings):
@@ -92,6 +103,11 @@ class Settings(BaseSettings):
     fetch_seen_ttl_s: int = Field(90 * 24 * 3600, gt=0)  # how long a fetched URL stays "seen"
     fetch_robots_ttl_s: float = Field(3600.0, gt=0)  # robots.txt cache per host
     fetch_user_agent: str = "Akhbar/0.1"
+
+    @property
+    def es_auth(self) -> tuple[str, str] | None:
+        """Basic-auth credentials for Elasticsearch and Kibana, when both are set."""
+        return (self.es_user, self.es_password) if self.es_user and self.es_password else None
 
     @field_validator("route", mode="before")
     @classmethod

@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import httpx
 from elasticsearch import ApiError, ConnectionTimeout
 from elasticsearch import ConnectionError as ESConnectionError
 
+from akhbar.es import error_of
 from akhbar.queues import PauseLog
-from akhbar.settings import Settings
+from akhbar.settings import Settings, redact_url
 
 log = logging.getLogger(__name__)
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -36,27 +36,15 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, (ESConnectionError, ConnectionTimeout, httpx.TransportError))
 
 
-def error_type(exc: ApiError) -> str | None:
-    """The `error.type` Elasticsearch answered with (e.g. resource_already_exists_exception)."""
-    err = exc.body.get("error") if isinstance(exc.body, dict) else None
-    return err.get("type") if isinstance(err, dict) else None
-
-
 def describe(exc: BaseException) -> str:
     """One line: the status, type and reason Elasticsearch gave, else the exception."""
     if isinstance(exc, ApiError):
-        err = exc.body.get("error") if isinstance(exc.body, dict) else None
+        err = error_of(exc)
         text = (f"{exc.status_code} {err.get('type')}: {err.get('reason')}"
-                if isinstance(err, dict) else f"{exc.status_code} {exc.body}")
+                if err else f"{exc.status_code} {exc.body}")
     else:
         text = f"{type(exc).__name__}: {exc}"
     return " ".join(text.split())
-
-
-def es_location(s: Settings) -> str:
-    """The configured Elasticsearch URL, without credentials."""
-    url = urlsplit(s.es_url)
-    return url._replace(netloc=url.netloc.rpartition("@")[2]).geturl()
 
 
 def backoff(failures: int, s: Settings) -> float:
@@ -68,9 +56,8 @@ def probe(s: Settings) -> str | None:
     """None if Elasticsearch answers a cluster health request (yellow or better), else why not.
     A plain request: the worker's main process keeps no client (nor connection) its pool would
     inherit, and a refused probe is not logged by a client's node pool each time."""
-    auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None
     try:
-        httpx.get(f"{s.es_url.rstrip('/')}/_cluster/health", auth=auth,
+        httpx.get(f"{s.es_url.rstrip('/')}/_cluster/health", auth=s.es_auth,
                   params={"wait_for_status": "yellow", "timeout": "1s"},
                   timeout=PROBE_TIMEOUT_S).raise_for_status()
         return None
@@ -122,5 +109,5 @@ class Pause:
         self.failures += 1
         wait = backoff(self.failures, self.s)
         self.reopen_at = self.clock() + wait
-        self.log.update(f"Elasticsearch at {es_location(self.s)} is unavailable ({why}); "
+        self.log.update(f"Elasticsearch at {redact_url(self.s.es_url)} is unavailable ({why}); "
                         f"probing it every {self.s.es_backoff_s:g}-{self.s.es_backoff_max_s:g} s")

@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 import httpx
 from elasticsearch import ApiError, Elasticsearch
 
-from akhbar.es import ALIAS, make_client
-from akhbar.settings import Settings
-from akhbar_index.outage import backoff, describe, error_type, es_location, transient
+from akhbar.es import ALIAS, error_of, make_client
+from akhbar.settings import Settings, redact_url
+from akhbar_index.outage import backoff, describe, transient
 
 log = logging.getLogger(__name__)
 POLICY = TEMPLATE = "akhbar-articles"
@@ -79,7 +79,7 @@ def create_first_index(es: Elasticsearch, body: dict[str, Any]) -> None:
     try:
         es.indices.create(index=FIRST_INDEX, body=body)
     except ApiError as exc:
-        if error_type(exc) != "resource_already_exists_exception":
+        if error_of(exc).get("type") != "resource_already_exists_exception":
             raise
         # Another setup (or index worker) created it first, with the alias in the same request.
         if not es.indices.exists_alias(name=ALIAS):
@@ -96,10 +96,9 @@ def kibana_files(infra: Path) -> list[Path]:
 
 def import_kibana_file(s: Settings, ndjson: Path) -> None:
     """Import one file's saved objects (overwriting: idempotent)."""
-    auth = (s.es_user, s.es_password) if s.es_user and s.es_password else None
     request = f"POST {s.kibana_url}/api/saved_objects/_import"
     resp = httpx.post(f"{s.kibana_url}/api/saved_objects/_import",
-                      params={"overwrite": "true"}, headers={"kbn-xsrf": "true"}, auth=auth,
+                      params={"overwrite": "true"}, headers={"kbn-xsrf": "true"}, auth=s.es_auth,
                       timeout=60.0,
                       files={"file": (ndjson.name, ndjson.read_bytes(), "application/ndjson")})
     try:
@@ -125,7 +124,7 @@ def setup_kibana(s: Settings, patience: Patience | None = None) -> None:
 
 def wait_for(es: Elasticsearch, patience: Patience) -> None:
     """Until the cluster health is yellow or better (until then Elasticsearch answers 408)."""
-    patience.run(f"Elasticsearch at {es_location(patience.s)}", lambda: answer(
+    patience.run(f"Elasticsearch at {redact_url(patience.s.es_url)}", lambda: answer(
         "GET _cluster/health",
         lambda: es.cluster.health(wait_for_status="yellow", timeout="5s")))
 

@@ -31,10 +31,10 @@ from redis import Redis
 from akhbar.contract import ContractError, Envelope
 from akhbar.es import make_client
 from akhbar.queues import make_app, send_jobs, task_name
-from akhbar.settings import get_settings
+from akhbar.settings import get_settings, redact_url
 from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
-from akhbar_index.outage import Pause, describe, es_location, probe
+from akhbar_index.outage import Pause, describe, probe
 from akhbar_index.setup import SetupError, setup_elasticsearch
 
 STAGE = "index"
@@ -169,7 +169,7 @@ def write(done: list[tuple[Job, Envelope]]) -> str | None:
         send_jobs(app, STAGE, [jobs[doc_id][0] for doc_id in outcome.unavailable],
                   settings.jobs_per_message)
         log.warning("Elasticsearch at %s unavailable (%s): %d job(s) back on the index queue",
-                    es_location(settings), outcome.why, len(outcome.unavailable))
+                    redact_url(settings.es_url), outcome.why, len(outcome.unavailable))
     log.info("%d job(s): %d indexed, %d rejected, %d back on the queue", len(jobs),
              len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
     return outcome.why if outcome.unavailable else None
