@@ -22,6 +22,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check shared services tests bench
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/pipeline.py
