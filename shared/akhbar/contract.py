@@ -11,13 +11,13 @@ import base64
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from akhbar.orthography import search_form
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1  # Final: its type is Literal[1], the models' field type
 
 
 class ContractError(ValueError):
@@ -159,7 +159,8 @@ class Article(_Model):
     def timestamp(self) -> datetime:
         """The document's `@timestamp`: when the article was published, else retrieved, else
         ingested (the time it is placed at, e.g. for matching copies of one story)."""
-        return getattr(self, self._time_field()[1])  # type: ignore[no-any-return]
+        time: datetime = getattr(self, self._time_field()[1])
+        return time
 
     def _time_field(self) -> tuple[DateSource, str]:
         return next((s, f) for s, f in TIME_FIELDS if getattr(self, f) is not None)

@@ -11,6 +11,7 @@ from redis import Redis
 
 from akhbar.contract import utcnow
 from akhbar.queues import dlq_key
+from akhbar.redis_reply import sync
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,12 @@ def _text(value: Any) -> str | None:
 
 
 def list_dead(redis: Redis, stage: str, limit: int = 100) -> list[DeadLetter]:
-    raw = redis.lrange(dlq_key(stage), 0, limit - 1)
+    raw = sync(redis.lrange(dlq_key(stage), 0, limit - 1))
     return [DeadLetter(**json.loads(r)) for r in raw]
 
 
 def count_dead(redis: Redis, stage: str) -> int:
-    return int(redis.llen(dlq_key(stage)))
+    return sync(redis.llen(dlq_key(stage)))
 
 
 def replay(redis: Redis, stage: str, send: Any, limit: int | None = None) -> int:
@@ -70,7 +71,7 @@ def replay(redis: Redis, stage: str, send: Any, limit: int | None = None) -> int
     """
     key, done = dlq_key(stage), 0
     while limit is None or done < limit:
-        raw = redis.lindex(key, 0)
+        raw = sync(redis.lindex(key, 0))
         if raw is None:
             break
         entry = json.loads(raw)

@@ -15,7 +15,7 @@ import multiprocessing
 import tempfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pycrfsuite
@@ -37,10 +37,12 @@ SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"  # besid
 # ANERGazet file -> list kind; separators such as «====» are not names.
 LIST_FILES = {"AlignedPersGazetteer.txt": "PERS", "AlignedLocGazetteer.txt": "LOC",
               "AlignedOrgGazetteer.txt": "ORG"}
+# pycrfsuite.Trainer parameters by name: numbers, flags and a few names.
+TrainParams = Mapping[str, float | bool | str]
 # L1/L2 regularisation and iteration cap, chosen by 5-fold cross-validation (bench/ner.py).
 # (Flat around this point: c1/c2 of 0.01-0.2 moved micro F1 by at most 0.01.)
-PARAMS = {"c1": 0.05, "c2": 0.05, "max_iterations": 200,
-          "feature.possible_transitions": True}
+PARAMS: TrainParams = {"c1": 0.05, "c2": 0.05, "max_iterations": 200,
+                       "feature.possible_transitions": True}
 # Word clusters: skip-gram vectors of the folded words, k-means at three granularities (coarse
 # classes generalise, fine ones separate); words seen fewer than MIN_COUNT times get none.
 CLUSTER_SIZES = (64, 256, 1024)
@@ -128,7 +130,7 @@ def build_lexicon(sentences: Sequence[Sentence], gazet: Path, news: Path | None)
 
 
 def train(sentences: Iterable[Sentence], lexicon: Lexicon, model_file: Path,
-          params: dict[str, object] = PARAMS) -> None:
+          params: TrainParams = PARAMS) -> None:
     trainer = pycrfsuite.Trainer(verbose=False)
     for tokens, tags in sentences:
         trainer.append(sentence_features(tokens, lexicon), tags)
@@ -146,7 +148,7 @@ def tag(sentences: Sequence[list[str]], lexicon: Lexicon, model_file: Path
         tagger.close()
 
 
-def _fold(args: tuple[Sequence[Sentence], Sequence[Sentence], Lexicon, dict[str, object]]
+def _fold(args: tuple[Sequence[Sentence], Sequence[Sentence], Lexicon, TrainParams]
           ) -> list[list[str]]:
     train_part, test_part, lexicon, params = args
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,7 +158,7 @@ def _fold(args: tuple[Sequence[Sentence], Sequence[Sentence], Lexicon, dict[str,
 
 
 def cross_validate(sentences: Sequence[Sentence], lexicon: Lexicon, folds: int = 5,
-                   params: dict[str, object] = PARAMS, processes: int | None = None,
+                   params: TrainParams = PARAMS, processes: int | None = None,
                    ) -> list[list[str]]:
     """Predicted tags for every sentence, each from a model that did not see it.
 

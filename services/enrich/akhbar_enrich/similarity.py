@@ -114,7 +114,8 @@ def hashed(features: set[str]) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    return MinHash(num_perm=NUM_PERM).permutations  # fixed seed: the same in every worker
+    perms: tuple[np.ndarray, np.ndarray] = MinHash(num_perm=NUM_PERM).permutations
+    return perms  # fixed seed: the same in every worker
 
 
 def signature(features: np.ndarray) -> np.ndarray:
@@ -122,7 +123,8 @@ def signature(features: np.ndarray) -> np.ndarray:
     m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_permutations(),
                 scheme="affine32")
     m.update_batch(features & np.uint64(0xFFFFFFFF))
-    return m.hashvalues
+    values: np.ndarray = m.hashvalues
+    return values
 
 
 def band_keys(sig: np.ndarray) -> list[str]:

@@ -219,7 +219,7 @@ class RedisStore:
     def get(self, ids: list[str]) -> dict[str, Known]:
         pipe = self.r.pipeline(transaction=False)
         for i in ids:
-            pipe.hmget(self._doc(i), "story_id", "duplicate_of", "at", *FEATURE_FIELDS)
+            pipe.hmget(self._doc(i), ["story_id", "duplicate_of", "at", *FEATURE_FIELDS])
         out = {}
         for i, (story, dup, at, *feats) in zip(ids, pipe.execute(), strict=True):
             if story is not None:

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,7 +46,8 @@ class SetupTimeout(SetupError):
 
 def load(file: Path) -> dict[str, Any]:
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        loaded: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+        return loaded
     except (OSError, ValueError) as exc:
         raise SetupError(f"{file}: {exc}") from exc
 
@@ -119,7 +121,7 @@ def import_kibana_file(s: Settings, ndjson: Path) -> None:
 def setup_kibana(s: Settings, patience: Patience | None = None) -> None:
     patience = patience or Patience.of(s)
     for ndjson in kibana_files(s.infra_dir):
-        patience.run(f"Kibana import of {ndjson.name}", lambda f=ndjson: import_kibana_file(s, f))
+        patience.run(f"Kibana import of {ndjson.name}", partial(import_kibana_file, s, ndjson))
 
 
 def wait_for(es: Elasticsearch, patience: Patience) -> None:

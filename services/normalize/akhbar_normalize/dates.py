@@ -24,6 +24,7 @@ def looks_like_date(line: str) -> bool:
 @lru_cache(maxsize=4096)
 def parse_date(text: str, timezone: str = "UTC") -> datetime | None:
     """Parse a date string; naive times are read in `timezone`. None when not a full date."""
+    parsed: datetime | None
     try:  # ISO 8601 (metadata, feeds) needs no guessing
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:

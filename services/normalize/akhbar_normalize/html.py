@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import trafilatura
+from trafilatura.settings import Document
 
 
 class NoMainTextError(ValueError):
@@ -23,6 +24,7 @@ class Page:
 def extract(html: str) -> Page:
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
                                       include_tables=False, favor_precision=True)
-    if doc is None or not (doc.text or "").strip():
+    # A Document: without as_dict, bare_extraction never returns its dict form.
+    if not isinstance(doc, Document) or not doc.text or not doc.text.strip():
         raise NoMainTextError("no main text found in the HTML page")
     return Page(title=doc.title, text=doc.text, date=doc.date, author=doc.author, url=doc.url)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from time import struct_time
 from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree
@@ -74,10 +74,13 @@ def parse_feed(resp: Response) -> list[FeedItem]:
     return items
 
 
-def _when(parsed: Any) -> datetime | None:
+def _when(parsed: struct_time | None) -> datetime | None:
+    if not parsed:
+        return None
     try:
-        return datetime(*parsed[:6], tzinfo=UTC) if parsed else None
-    except (TypeError, ValueError):
+        return datetime(parsed.tm_year, parsed.tm_mon, parsed.tm_mday, parsed.tm_hour,
+                        parsed.tm_min, parsed.tm_sec, tzinfo=UTC)
+    except ValueError:  # a field out of range (a leap second)
         return None
 
 

@@ -10,6 +10,8 @@ import time
 
 from redis import Redis
 
+from akhbar.redis_reply import sync
+
 VALIDATORS = "akhbar:fetch:validators:"
 SEEN = "akhbar:fetch:seen:"
 
@@ -42,7 +44,7 @@ class RedisState:
         self.redis, self.ttl = redis, seen_ttl_s
 
     def validators(self, url: str) -> dict[str, str]:
-        raw = self.redis.get(_key(VALIDATORS, url))
+        raw = sync(self.redis.get(_key(VALIDATORS, url)))
         return json.loads(raw) if raw else {}
 
     def remember(self, url: str, validators: dict[str, str]) -> None:
