@@ -64,7 +64,7 @@ class Pair:
 def load_pairs(path: Path = LABELS) -> list[Pair]:
     pairs = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or line.startswith("id_a\t") or not line.strip():
+        if line.startswith(("#", "id_a\t")) or not line.strip():
             continue
         a, b, label, _note = line.split("\t")
         digest = hashlib.blake2b(f"{a}-{b}".encode(), digest_size=1).digest()[0]

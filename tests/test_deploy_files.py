@@ -738,7 +738,7 @@ def test_host_user_removes_what_the_workers_filed(compose: dict, as_root_with_se
     result = _run([*_as(setpriv, *HOST_USER), "sh", "-c", drop], cwd=inbox)
     assert result.returncode == 0, result.stderr
     user = interpolate(compose["x-akhbar-user"], {})
-    uid, gid = map(int, user.split(":"))
+    uid, _gid = map(int, user.split(":"))
     result = _run([*_entrypoint(DOCKERFILES["ingest"]), sys.executable, "-c", _FILE_THEM,
                    str(inbox), user], cwd=host_dir)
     assert result.returncode == 0, result.stderr

@@ -269,7 +269,7 @@ def test_a_kibana_client_error_is_named_with_its_file() -> None:
 
 def test_setup_time_is_bounded_in_all(double: ElasticsearchDouble) -> None:
     """One deadline for every step: Kibana never answering ends the run at the timeout."""
-    with pytest.raises(SetupError, match="Kibana import of data-view.ndjson: still unavailable"):
+    with pytest.raises(SetupError, match=r"Kibana import of data-view\.ndjson: still unavailable"):
         run_setup(Settings(es_url=double.url, kibana_url="http://127.0.0.1:9",
                            setup_timeout_s=0.5, **FAST))
     assert double.aliases == {"akhbar-articles": FIRST_INDEX}

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from akhbar.orthography import search_form
 
-SCHEMA_VERSION: Final = 1  # Final: its type is Literal[1], the models' field type
+SCHEMA_VERSION: Final = 1
 
 
 class ContractError(ValueError):
