@@ -4,6 +4,7 @@ job that cannot succeed, with the input it came from and its title, kept until r
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,8 @@ def count_dead(redis: Redis, stage: str) -> int:
     return sync(redis.llen(dlq_key(stage)))
 
 
-def replay(redis: Redis, stage: str, send: Any, limit: int | None = None) -> int:
+def replay(redis: Redis, stage: str, send: Callable[[str, Any], object], limit: int | None = None
+           ) -> int:
     """Send dead-lettered payloads back to their stage's queue, oldest first.
 
     An entry leaves the list only after it was sent; `send(stage, payload)` publishes one

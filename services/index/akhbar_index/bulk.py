@@ -17,6 +17,7 @@ it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,8 @@ def unavailable_item(op: dict[str, Any]) -> bool:
     return op.get("status") in TRANSIENT_STATUS or missing_alias
 
 
-def bulk_body(docs: Any, alias: str, homes: dict[str, str]) -> list[dict[str, Any]]:
+def bulk_body(docs: Iterable[dict[str, Any]], alias: str, homes: dict[str, str]
+              ) -> list[dict[str, Any]]:
     """Action and source lines: into the alias, or into the index a document already lives in
     (a concrete index: the request's `require_alias` is lifted for that action alone)."""
     body: list[dict[str, Any]] = []
