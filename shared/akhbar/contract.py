@@ -159,8 +159,8 @@ class Article(_Model):
     def timestamp(self) -> datetime:
         """The document's `@timestamp`: when the article was published, else retrieved, else
         ingested (the time it is placed at, e.g. for matching copies of one story)."""
-        time: datetime = getattr(self, self._time_field()[1])
-        return time
+        when: datetime = getattr(self, self._time_field()[1])
+        return when
 
     def _time_field(self) -> tuple[DateSource, str]:
         return next((s, f) for s, f in TIME_FIELDS if getattr(self, f) is not None)
