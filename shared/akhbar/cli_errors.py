@@ -8,6 +8,7 @@ import sys
 from enum import IntEnum
 
 from akhbar.es import error_of
+from akhbar.retry import TRANSIENT_STATUS
 from akhbar.settings import Settings, redact_url
 
 MAX_MESSAGE_CHARS = 1000
@@ -124,6 +125,7 @@ def _http_failure(exc: BaseException, s: Settings) -> tuple[str, Exit] | None:
 
 
 def _status_code(status: int) -> Exit:
-    """A service answering 429 or 5xx is failing; another 4xx means the request was refused."""
-    return Exit.UNREACHABLE if status == 429 or status >= 500 else Exit.FAILED
+    """A service answering a transient status is failing; another one means the request was
+    refused."""
+    return Exit.UNREACHABLE if status in TRANSIENT_STATUS else Exit.FAILED
 

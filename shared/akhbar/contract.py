@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from akhbar.orthography import search_form
 
 SCHEMA_VERSION = 1
+PARAGRAPH_SEP = "\n\n"  # between the paragraphs of Article.body (normalize writes, enrich reads)
 
 
 class ContractError(ValueError):

@@ -19,11 +19,11 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from akhbar.contract import SourceError, TransientError
+from akhbar.retry import TRANSIENT_STATUS, backoff
 from akhbar.settings import Settings
 from akhbar_ingest.sources.state import FetchState
 
 SCHEMES = {"http", "https"}
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
@@ -148,19 +148,17 @@ class Fetcher:
             except httpx.TransportError as exc:
                 if attempt >= self.s.fetch_retries:
                     raise FetchFailed(f"{url}: {type(exc).__name__}: {exc}") from None
-                delay = self._backoff(attempt)
+                delay = backoff(attempt, self.s.fetch_backoff_s, self.s.fetch_retry_after_max_s)
             else:
-                if resp.status not in RETRY_STATUSES:
+                if resp.status not in TRANSIENT_STATUS:
                     return resp
                 if attempt >= self.s.fetch_retries:
                     raise FetchFailed(f"HTTP {resp.status} for {url} after "
                                       f"{attempt + 1} attempt(s)")
-                delay = self._retry_after(resp) or self._backoff(attempt)
+                delay = self._retry_after(resp) or backoff(
+                    attempt, self.s.fetch_backoff_s, self.s.fetch_retry_after_max_s)
             attempt += 1
             self._sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.s.fetch_backoff_s * 2 ** attempt, self.s.fetch_retry_after_max_s)
 
     def _retry_after(self, resp: Response) -> float | None:
         value = resp.headers.get("retry-after", "").strip()

@@ -1,5 +1,10 @@
 """Kombu's Redis transport with a fetch that cannot lose a message, and a gate on fetching.
 
+Internals relied on (kombu 5.7.0): `Channel._brpop_start`/`_brpop_read` (replaced), and what they
+use: `_queue_cycle`, `_in_poll`, `_brpop_sent_at`, `_flush_brpop_reauth`, `connection._deliver`,
+`client.parse_response`, `from_transport_options`; `qos.restore_by_tag` and the `unacked_key`
+hash layout ([message, exchange, routing key]) in `restore_unacked`.
+
 Kombu takes a message with `BRPOP`: once Redis has served it the message is out of its queue,
 and until the worker has written it to the unacknowledged hash it lives only in the reply. When
 Redis shuts down (or the connection drops) in between, the reply never arrives and the message
@@ -10,11 +15,11 @@ instead moves the message atomically with `BLMOVE` into a fetch list of its own,
 `akhbar:fetching:<owner>:<queue>`, and removes it from there once it is in the unacknowledged
 hash. Whatever a fetch list still holds did not reach the worker (or, for one round trip, is
 also unacknowledged: then it comes back twice, never zero times): `restore_fetched` puts it
-back on its queue, which `akhbar.worker.Reclaim` does each time a worker connects.
+back on its queue, which `akhbar.upstream.celery_worker.Reclaim` does each time a worker connects.
 A channel without an owner (producers, `celery inspect`) fetches as kombu does.
 
 An owner's channel may have a `fetch_gate`, asked before each fetch: while it says no, the
-channel fetches nothing and asks again every `IDLE_S` (akhbar.worker.Backpressure).
+channel fetches nothing and asks again every `IDLE_S` (akhbar.upstream.celery_worker.Backpressure).
 
 `BLMOVE` takes one source, so a worker consuming several queues blocks on one at a time in
 turn (up to `brpop_timeout`, one second, on an empty one); every stage worker consumes one.
@@ -23,7 +28,8 @@ Message priorities are not used: every message goes to the queue's one list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+import json
+from collections.abc import Callable, Collection, Container
 from time import monotonic
 from typing import Any
 
@@ -31,6 +37,10 @@ from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
 from redis import Redis
+
+from akhbar.upstream import require
+
+require("kombu")
 
 FETCHING = "akhbar:fetching:"
 IDLE, IDLE_S = "akhbar:idle", 0.1  # a key never written, and how long a held fetch waits on it
@@ -109,6 +119,16 @@ class Channel(kombu_redis.Channel):
                 while client.lmove(key, queue, "RIGHT", "RIGHT") is not None:
                     moved += 1
         return moved
+
+    def restore_unacked(self, queues: Collection[str]) -> int:
+        """Put back on their queues the unacknowledged messages of `queues`. Kombu's hash does
+        not say which worker holds a message: only the caller knows no live worker holds these.
+        Returns their number."""
+        tags = [tag for tag, raw in self.client.hscan_iter(self.unacked_key)
+                if json.loads(raw)[2] in queues]  # [message, exchange, routing key]
+        for tag in tags:
+            self.qos.restore_by_tag(tag)
+        return len(tags)
 
 
 class Transport(kombu_redis.Transport):
