@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from enum import IntEnum
 
+from akhbar.contract import AkhbarError, ConfigError, TransientError
 from akhbar.es import error_of
 from akhbar.retry import TRANSIENT_STATUS
 from akhbar.settings import Settings, redact_url
@@ -24,7 +25,7 @@ class Exit(IntEnum):
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
-class CliError(Exception):
+class CliError(AkhbarError):
     """A failure the command has already put into words."""
 
     def __init__(self, message: str, code: Exit) -> None:
@@ -55,6 +56,10 @@ def explain(exc: BaseException, s: Settings | None) -> CliError:
     settings themselves could not be read)."""
     if isinstance(exc, CliError):
         message, code = exc.message, exc.code
+    elif isinstance(exc, ConfigError):
+        message, code = str(exc), Exit.CONFIG
+    elif isinstance(exc, TransientError):
+        message, code = str(exc), Exit.UNREACHABLE
     else:  # without settings, the defaults (unvalidated: only the URLs are read)
         message, code = _message(exc, s or Settings.model_construct())
     return CliError(one_line(message), code)

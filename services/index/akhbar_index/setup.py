@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 from elasticsearch import ApiError, Elasticsearch
 
+from akhbar.contract import ConfigError
 from akhbar.es import ALIAS, error_of, make_client
 from akhbar.settings import Settings, redact_url
 from akhbar_index.outage import describe, transient, wait_after
@@ -35,7 +36,7 @@ DATA_VIEW_FILE = "data-view.ndjson"
 T = TypeVar("T")
 
 
-class SetupError(Exception):
+class SetupError(ConfigError):
     """A configuration error: a file or request Elasticsearch or Kibana refuses, or a service
     still unavailable when the setup timeout ran out (SetupTimeout). The message is one line."""
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import trafilatura
 
+from akhbar.contract import ContractError
 
-class NoMainTextError(ValueError):
-    """The page has no extractable article text."""
+
+class NoMainTextError(ContractError):
+    """The page has no extractable article text: the job is dead-lettered."""
 
 
 @dataclass(frozen=True)
