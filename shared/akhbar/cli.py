@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from akhbar import plugins
 from akhbar.cli_errors import CliError, Exit, explain
-from akhbar.contract import SourceError
+from akhbar.contract import Article, SourceError
 from akhbar.settings import Settings, get_settings, parse_field_map
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import Progress, print_table, say
@@ -159,9 +159,10 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
                     say(f"warning {path}: {warning}")
                 for e in result.errors:
                     say(f"skipped {path} line {e['line']}: {e['error']}")
-                for doc in pipeline.documents(
-                        result.articles,
-                        lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")):
+                def failed(_article: Article, exc: Exception, p: Path = path) -> None:
+                    sink.failed(f"{p}: {type(exc).__name__}: {exc}")
+
+                for doc in pipeline.documents(result.articles, failed):
                     sink.write([doc])
                     progress.advance(0)  # a large .jsonl is one file of many documents
                 progress.advance()

@@ -140,7 +140,8 @@ def unpack(message: Any) -> list[Any]:
             or not isinstance(message.get("jobs"), list) or not message["jobs"]):
         raise ContractError(f"a stage message must be {{'schema_version': {SCHEMA_VERSION}, "
                             "'jobs': [job, …]}")
-    if len(message["jobs"]) > MAX_JOBS_PER_MESSAGE:
-        raise ContractError(f"a stage message carries {len(message['jobs'])} jobs, above the "
+    jobs: list[Any] = message["jobs"]
+    if len(jobs) > MAX_JOBS_PER_MESSAGE:
+        raise ContractError(f"a stage message carries {len(jobs)} jobs, above the "
                             f"cap of {MAX_JOBS_PER_MESSAGE} (AKHBAR_JOBS_PER_MESSAGE)")
-    return message["jobs"]
+    return jobs

@@ -53,7 +53,9 @@ class DeliveryGuard:
     def enter(self, task_id: str, delivery_info: dict[str, Any] | None) -> int:
         if not (delivery_info or {}).get("redelivered"):
             return 1
-        return 1 + int(self.redis.hincrby(self.key, task_id, 1))
+        count = self.redis.hincrby(self.key, task_id, 1)
+        assert isinstance(count, int)  # a synchronous client's reply
+        return 1 + count
 
     def leave(self, task_id: str, delivery_info: dict[str, Any] | None) -> None:
         if (delivery_info or {}).get("redelivered"):
@@ -93,7 +95,7 @@ def register_stage(app: Celery, stage: str) -> Task:
     """Define the `akhbar.<stage>` task: run `stage` on each job of a message, forward."""
     rt = StageRuntime(stage)
 
-    @app.task(name=task_name(stage), bind=True, acks_late=True)
+    @app.task(name=task_name(stage), bind=True, acks_late=True)  # type: ignore[untyped-decorator]
     def run(self: Task, message: Any) -> None:
         with requeue_on_failure(), delivery(rt, self.request, message) as admitted:
             if admitted:

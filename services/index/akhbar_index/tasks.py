@@ -62,7 +62,7 @@ def ready() -> bool:
 gate_fetching(app, pause.open)  # nothing fetched while Elasticsearch is unavailable
 
 
-@app.task(name=task_name(STAGE), base=ReliableBatches, gate=pause, acks_late=True,
+@app.task(name=task_name(STAGE), base=ReliableBatches, gate=pause, acks_late=True,  # type: ignore[untyped-decorator]
           flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
 def index_batch(requests: list[SimpleRequest]) -> Settled:
     """Every job indexed, dead-lettered or sent back (see ReliableBatches)."""

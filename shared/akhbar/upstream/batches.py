@@ -41,7 +41,7 @@ class BatchGate(Protocol):
     def report(self, unavailable: str | None) -> None: ...
 
 
-class ReliableBatches(Batches):
+class ReliableBatches(Batches):  # type: ignore[misc]  # celery-batches ships no types
     """celery-batches made safe for at-least-once delivery.
 
     - Its flush timer survives a lost broker connection: Celery clears the consumer's timer when

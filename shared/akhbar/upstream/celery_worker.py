@@ -31,7 +31,7 @@ def channel_of(c: Any) -> Channel:
     return channel
 
 
-class Reclaim(bootsteps.StartStopStep):
+class Reclaim(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery ships no types
     """A consumer step of every stage worker, run each time it connects to Redis, before its
     event loop fetches a message: at start (a killed predecessor's messages) and after a lost
     connection, e.g. Redis restarted. Celery then drops the messages it had prefetched or was
@@ -44,7 +44,7 @@ class Reclaim(bootsteps.StartStopStep):
         reclaim_orphans(c.app, c.hostname, list(c.app.amqp.queues.consume_from))
 
 
-class Backpressure(bootsteps.StartStopStep):
+class Backpressure(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery ships no types
     """A consumer step of every stage worker but the last: before each fetch, it looks at the
     queues after its own and fetches nothing while one holds `AKHBAR_QUEUE_MAX_MESSAGES`
     (akhbar.queues.full_queues, through the transport's fetch gate), so each queue stays near
@@ -68,7 +68,7 @@ class Backpressure(bootsteps.StartStopStep):
         return self.log.update(describe_full(full, s) if full else None)
 
 
-@signals.celeryd_init.connect
+@signals.celeryd_init.connect  # type: ignore[untyped-decorator]  # Celery ships no types
 def _add_stage_steps(sender: str, instance: Any, conf: Any, **_: Any) -> None:
     # celeryd_init: before the worker builds its consumer from app.steps (a step added later,
     # e.g. at celeryd_after_setup, is silently never run) and opens its connection: fetches
@@ -81,7 +81,7 @@ def gate_fetching(app: Celery, is_open: Callable[[], bool]) -> None:
     """Add a consumer step to `app`'s workers: no message is fetched while `is_open()` says no,
     on top of the backpressure gate (when the route has a stage after this worker's)."""
 
-    class FetchGate(bootsteps.StartStopStep):
+    class FetchGate(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery ships no types
         requires = (Backpressure,)
 
         def start(self, c: Any) -> None:
@@ -120,8 +120,8 @@ def reclaim_orphans(app: Celery, hostname: str, queues: list[str]) -> int:
         mine = set(queues) - served
         with app.connection_for_write() as conn:
             channel = conn.default_channel
-            fetched = channel.restore_fetched(skip_owners=others)
-            unacked = channel.restore_unacked(mine)
+            fetched: int = channel.restore_fetched(skip_owners=others)
+            unacked: int = channel.restore_unacked(mine)
     except Exception:  # Redis unreachable at start: the visibility timeout still applies
         log.exception("could not look for messages held by dead workers")
         return 0

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Container
+from queue import Empty
 from time import monotonic
 from typing import Any
 
@@ -56,11 +57,12 @@ class Channel(kombu_redis.Channel):
     # Asked before each fetch, with a Redis client: False holds the fetch (`IDLE`).
     fetch_gate: Callable[[Redis], bool] | None = None
     priority_steps = [0]  # one list per queue: BLMOVE has a single source
-    from_transport_options = kombu_redis.Channel.from_transport_options + ("fetch_owner",)
-    _fetching_from: str | None = None
+    from_transport_options = (  # type: ignore[assignment]  # kombu types its own names only
+        *kombu_redis.Channel.from_transport_options, "fetch_owner")
+    _fetching_from = ""  # the queue of the fetch under way
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # kombu's Channel is unannotated
         if self.fetch_owner is not None:
             if ":" in self.fetch_owner:
                 raise ValueError(f"fetch_owner {self.fetch_owner!r} must not contain ':'")
@@ -69,7 +71,8 @@ class Channel(kombu_redis.Channel):
 
     def _brpop_start(self, timeout: float | None = None) -> None:
         if self.fetch_owner is None:
-            return super()._brpop_start(timeout)
+            super()._brpop_start(timeout)  # type: ignore[no-untyped-call]  # kombu's Channel is unannotated
+            return None
         queues = self._queue_cycle.consume(1)
         if not queues:
             return None
@@ -79,14 +82,14 @@ class Channel(kombu_redis.Channel):
             # Wait on a list that stays empty: the event loop comes back in IDLE_S, asks again.
             queue, wait = IDLE, IDLE_S
         self._in_poll = self.client.connection
-        self._brpop_sent_at = monotonic()
+        self._brpop_sent_at = monotonic()  # type: ignore[assignment]  # kombu's None default
         self.client.connection.send_command(
             "BLMOVE", queue, fetch_key(self.fetch_owner, queue), "RIGHT", "LEFT", wait or 0)
         return None
 
     def _brpop_read(self, **options: Any) -> bool:
         if self.fetch_owner is None:
-            return super()._brpop_read(**options)
+            return bool(super()._brpop_read(**options))  # type: ignore[no-untyped-call]  # kombu's Channel is unannotated
         queue = self._fetching_from
         try:
             try:
@@ -96,14 +99,15 @@ class Channel(kombu_redis.Channel):
                 raise
             self._queue_cycle.rotate(queue)
             if item is None:
-                raise kombu_redis.Empty()
+                raise Empty()
             # Delivery writes the unacknowledged entry; only then leave the fetch list.
-            self.connection._deliver(loads(bytes_to_str(item)), queue)
+            message = loads(bytes_to_str(item))  # type: ignore[no-untyped-call]  # as kombu's
+            self.connection._deliver(message, queue)
             self.client.lrem(fetch_key(self.fetch_owner, queue), 1, item)
             return True
         finally:
-            self._in_poll = None
-            self._flush_brpop_reauth()
+            self._in_poll = None  # type: ignore[assignment]  # kombu's False default, None too
+            self._flush_brpop_reauth()  # type: ignore[no-untyped-call]  # kombu's Channel is unannotated
 
     def restore_fetched(self, skip_owners: Container[str]) -> int:
         """Move back onto their queues the messages in the fetch lists of every owner not in
@@ -111,7 +115,7 @@ class Channel(kombu_redis.Channel):
         moved = 0
         with self.conn_or_acquire() as client:
             for raw in client.scan_iter(match=f"{FETCHING}*", count=1000):
-                key = bytes_to_str(raw)
+                key = bytes_to_str(raw)  # type: ignore[no-untyped-call]  # kombu's own helper
                 owner, queue = key[len(FETCHING):].split(":", 1)
                 if owner in skip_owners:
                     continue

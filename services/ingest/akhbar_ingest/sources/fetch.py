@@ -25,6 +25,10 @@ from akhbar_ingest.sources.state import FetchState
 
 SCHEMES = {"http", "https"}
 REDIRECTS = {301, 302, 303, 307, 308}
+# The robots.txt rules that stand for an unavailable one (everything allowed) and for an
+# unreachable one (nothing allowed).
+ALLOW_ALL: list[str] = []
+DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
 
 
 class Refused(SourceError):
@@ -51,7 +55,8 @@ class Response:
 
     @property
     def media_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+        value: str = self.headers.get("content-type", "")
+        return value.split(";")[0].strip().lower()
 
     @property
     def charset(self) -> str | None:
@@ -216,12 +221,9 @@ class Fetcher:
                 assert resp is not None
                 parser.parse(resp.content.decode("utf-8", "replace").splitlines())
             except HTTPStatusError as exc:
-                if 400 <= exc.status < 500:
-                    parser.allow_all = True
-                else:
-                    parser.disallow_all = True
+                parser.parse(ALLOW_ALL if 400 <= exc.status < 500 else DISALLOW_ALL)
             except (Refused, FetchFailed):
-                parser.disallow_all = True
+                parser.parse(DISALLOW_ALL)
             self._robots[origin] = (time.monotonic() + self.s.fetch_robots_ttl_s, parser)
             cached = self._robots[origin]
         return cached[1].can_fetch(self.s.fetch_user_agent.split("/")[0], url)
