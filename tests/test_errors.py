@@ -4,6 +4,7 @@ through the code path a worker, ingest or the command takes, on a real Redis."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from akhbar.contract import (
     utcnow,
 )
 from akhbar.deadletter import list_dead
-from akhbar.queues import SCHEMA_VERSION
+from akhbar.queues import SCHEMA_VERSION, make_app, send_jobs
 from akhbar.settings import Settings
 from akhbar.worker import RETRYABLE, StageRuntime, process_jobs
 from akhbar_index.setup import SetupError, SetupTimeout
@@ -33,7 +34,11 @@ from akhbar_ingest.sources.fetch import FetchFailed, HTTPStatusError, Refused
 from akhbar_ingest.sources.rss import UnsafeXML
 from akhbar_normalize.html import NoMainTextError
 
-from conftest import RedisServer
+from conftest import RedisServer, wait_until
+from es_double import ElasticsearchDouble
+from index_stage import index_job, index_workers
+
+REPO = Path(__file__).resolve().parents[1]
 
 OUTCOMES: dict[type[AkhbarError], set[type[Exception]]] = {
     TransientError: {FetchFailed},
@@ -112,3 +117,38 @@ def test_the_command_exits_with_the_code_of_the_outcome(error: AkhbarError, code
     failure = explain(error, Settings())
     assert failure.code == code
     assert str(error).split(" (")[0] in failure.message
+
+
+def test_a_config_error_in_the_index_worker_keeps_its_jobs(redis_server: RedisServer,
+                                                          tmp_path: Path) -> None:
+    """A SetupError (an ILM policy file Elasticsearch cannot be sent) writes nothing and
+    dead-letters nothing: the jobs wait, and are indexed once the file is fixed."""
+    infra = tmp_path / "infra"
+    shutil.copytree(REPO / "infra", infra)
+    policy = infra / "elasticsearch" / "ilm-policy.json"
+    good = policy.read_text(encoding="utf-8")
+    policy.write_text("{not json", encoding="utf-8")
+    r = redis_server.client
+    r.flushall()
+    jobs = [index_job(f"https://example.com/config/{n}") for n in range(6)]
+    send_jobs(make_app("akhbar_test", Settings(redis_url=redis_server.url, route=["index"])),
+              "index", jobs, 2)
+    with ElasticsearchDouble() as es:
+        workers = index_workers(redis_server, es.url, tmp_path)
+        log = tmp_path / "index.log"
+        try:
+            workers.start_stage("index", env={
+                "AKHBAR_INFRA_DIR": str(infra), "AKHBAR_MAX_DELIVERIES": "2",
+                "AKHBAR_RETRY_MAX": "1", "AKHBAR_ES_BACKOFF_S": "0.2",
+                "AKHBAR_ES_BACKOFF_MAX_S": "0.5"})
+            # Failing again and again: more than the delivery cap and the retry budget allow.
+            wait_until(lambda: log.read_text(errors="replace").count(
+                "Elasticsearch setup failed") >= 4, 60, f"setup to fail\n{workers.logs()}")
+            assert es.docs == {} and r.llen("akhbar:dlq:index") == 0
+            policy.write_text(good, encoding="utf-8")
+            ids = {job["article"]["id"] for job in jobs}
+            wait_until(lambda: set(es.docs) == ids, 60, f"every job indexed\n{workers.logs()}")
+            assert r.llen("akhbar:dlq:index") == 0
+        finally:
+            workers.stop()
+            r.flushall()
