@@ -31,11 +31,11 @@ COMMAND_GROUP = "akhbar.commands"
 
 
 class StageFactory(Protocol):
-    def __call__(self, ctx: StageContext) -> ProcessFn: ...
+    def __call__(self, ctx: StageContext, /) -> ProcessFn: ...
 
 
 class Source(Protocol):
-    def __call__(self, feed: FeedConfig, ctx: SourceContext) -> SourceResult: ...
+    def __call__(self, feed: FeedConfig, ctx: SourceContext, /) -> SourceResult: ...
 
 
 class ReadResult(Protocol):
@@ -49,12 +49,12 @@ class ReadResult(Protocol):
 class Reader(Protocol):
     """Raises SourceError (the file goes to failed/ with the reason) when nothing is usable."""
 
-    def __call__(self, path: Path, *, max_bytes: int | None = None,
+    def __call__(self, path: Path, /, *, max_bytes: int | None = None,
                  settings: Settings | None = None, name: str | None = None) -> ReadResult: ...
 
 
 class CommandRegistrar(Protocol):
-    def __call__(self, subparsers: argparse._SubParsersAction[Any]) -> None: ...
+    def __call__(self, subparsers: argparse._SubParsersAction[Any], /) -> None: ...
 
 
 def installed(group: str) -> list[str]:
