@@ -4,7 +4,9 @@ through the code path a worker, ingest or the command takes, on a real Redis."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,8 +36,9 @@ from akhbar_ingest.sources.fetch import FetchFailed, HTTPStatusError, Refused
 from akhbar_ingest.sources.rss import UnsafeXML
 from akhbar_normalize.html import NoMainTextError
 
-from conftest import RedisServer, wait_until
+from conftest import BIN, RedisServer, wait_until
 from es_double import ElasticsearchDouble
+from harness import free_port
 from index_stage import index_job, index_workers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,3 +155,15 @@ def test_a_config_error_in_the_index_worker_keeps_its_jobs(redis_server: RedisSe
         finally:
             workers.stop()
             r.flushall()
+
+
+def test_a_command_ended_by_a_transient_error_exits_3(tmp_path: Path) -> None:
+    """`akhbar fetch` of a server that is not there: FetchFailed once the retries are spent."""
+    url = f"http://127.0.0.1:{free_port()}/feed.xml"
+    result = subprocess.run(
+        [str(BIN / "akhbar"), "fetch", url, "--kind", "rss", "--allow-private", "--out",
+         str(tmp_path / "o")],
+        env={**os.environ, "AKHBAR_FETCH_RETRIES": "0"}, capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == Exit.UNREACHABLE, result.stderr
+    assert f"akhbar: {url} failed: {url}: ConnectError" in result.stderr

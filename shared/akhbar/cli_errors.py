@@ -51,15 +51,24 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
 
 
+def exit_for(exc: AkhbarError) -> Exit:
+    """The exit code of an Akhbar error's outcome (DESIGN.md, "Errors and what becomes of
+    them"): a service failing (transient) 3, a configuration error 4, an input or job refused 1.
+    """
+    if isinstance(exc, CliError):
+        return exc.code
+    if isinstance(exc, TransientError):
+        return Exit.UNREACHABLE
+    return Exit.CONFIG if isinstance(exc, ConfigError) else Exit.FAILED
+
+
 def explain(exc: BaseException, s: Settings | None) -> CliError:
     """The line and exit code for an exception that ended a command (`s`: None when the
     settings themselves could not be read)."""
     if isinstance(exc, CliError):
         message, code = exc.message, exc.code
-    elif isinstance(exc, ConfigError):
-        message, code = str(exc), Exit.CONFIG
-    elif isinstance(exc, TransientError):
-        message, code = str(exc), Exit.UNREACHABLE
+    elif isinstance(exc, ConfigError | TransientError):
+        message, code = str(exc), exit_for(exc)
     else:  # without settings, the defaults (unvalidated: only the URLs are read)
         message, code = _message(exc, s or Settings.model_construct())
     return CliError(one_line(message), code)
