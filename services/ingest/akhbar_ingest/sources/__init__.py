@@ -17,9 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis import Redis
 
 from akhbar import plugins
-from akhbar.contract import Article, SourceError
-from akhbar.contract import Source as SourceLabel
-from akhbar.plugins import Source
+from akhbar.contract import Article, Source, SourceError
 from akhbar.settings import Settings
 from akhbar.stages import traced
 from akhbar_ingest.sources.fetch import Fetcher
@@ -38,8 +36,8 @@ class FeedConfig(BaseModel):
     allow_private: bool = False  # fetch private/loopback addresses (local test servers only)
     options: dict[str, Any] = Field(default_factory=dict)  # for the source plugin
 
-    def label(self) -> SourceLabel:
-        return SourceLabel(name=self.source or self.name, kind=self.kind)
+    def label(self) -> Source:
+        return Source(name=self.source or self.name, kind=self.kind)
 
 
 @dataclass
@@ -84,8 +82,8 @@ def load_feeds(path: Path) -> dict[str, FeedConfig]:
     return feeds
 
 
-def load_source(kind: str) -> Source:
-    source: Source = plugins.load(plugins.SOURCE_GROUP, kind, "source kind", SourceError)
+def load_source(kind: str) -> plugins.Source:
+    source: plugins.Source = plugins.load(plugins.SOURCE_GROUP, kind, "source kind", SourceError)
     return source
 
 
@@ -96,7 +94,8 @@ def make_context(settings: Settings, redis: Redis | None = None) -> SourceContex
     return SourceContext(settings, Fetcher(settings, state), state)
 
 
-def poll(feed: FeedConfig, ctx: SourceContext, source: Source | None = None) -> SourceResult:
+def poll(feed: FeedConfig, ctx: SourceContext, source: plugins.Source | None = None
+         ) -> SourceResult:
     """Run the feed's source (or `source`), stamping each article with the ingest trace step.
     Call `commit` once the articles are sent on."""
     with traced("ingest") as step:
