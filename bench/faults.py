@@ -80,9 +80,9 @@ from common import (
 from redis import Redis
 from redis.exceptions import RedisError
 
-from akhbar.broker import FETCHING
 from akhbar.queues import dlq_key, make_app, send_jobs, stage_queues
 from akhbar.settings import Settings
+from akhbar.upstream.kombu_redis import FETCHING
 from akhbar_ingest.formats import read_file
 
 from es_double import ElasticsearchDouble
@@ -451,7 +451,8 @@ def warm_up(t: Trial, record: dict[str, Any]) -> None:
 
 def forget_when_quiet(t: Trial) -> None:
     """Have the double forget once no message is left anywhere: none waiting in a stage queue,
-    being fetched (akhbar.broker's fetch lists) or held unacknowledged. Forgetting as soon as
+    being fetched (akhbar.upstream.kombu_redis's fetch lists) or held unacknowledged. Forgetting
+    as soon as
     the warm-up was indexed let a second copy of it still on its way be indexed afterwards and
     counted as an id never sent. At-least-once delivery allows that copy: the workers start
     together, and a worker's Reclaim puts back what another one, too busy to answer within a

@@ -1,7 +1,8 @@
-"""The transport's fetch on a real Redis (akhbar.broker): a message whose fetch reply never
-reaches the worker (Redis shut down or the connection dropped right after serving it) waits in
-the worker's fetch list and comes back, where kombu's BRPOP loses it (found by bench/faults.py
-redis-restart); and a real worker puts back at start what a dead worker was fetching."""
+"""The transport's fetch on a real Redis (akhbar.upstream.kombu_redis): a message whose fetch
+reply never reaches the worker (Redis shut down or the connection dropped right after serving
+it) waits in the worker's fetch list and comes back, where kombu's BRPOP loses it (found by
+bench/faults.py redis-restart); and a real worker puts back at start what a dead worker was
+fetching."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import pytest
 from kombu import Connection, Consumer, Queue
 from redis import Redis
 
-from akhbar.broker import TRANSPORT, fetch_key
 from akhbar.queues import make_app, send_jobs
 from akhbar.settings import Settings
+from akhbar.upstream.kombu_redis import TRANSPORT, fetch_key
 
 from conftest import RedisServer, Workers, wait_until
 from es_double import ElasticsearchDouble

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from akhbar.broker import fetch_key
 from akhbar.deadletter import list_dead
 from akhbar.queues import make_app, send_jobs
 from akhbar.settings import Settings
-from akhbar_index.outage import Pause, backoff, probe
+from akhbar.upstream.kombu_redis import fetch_key
+from akhbar_index.outage import Pause, probe, wait_after
 
 from conftest import RedisServer, wait_until
 from es_double import ElasticsearchDouble
@@ -47,7 +47,7 @@ def paused_pause(answers: list[str | None]) -> tuple[Pause, Clock, list[str | No
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
-    assert [backoff(n, S) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert [wait_after(n, S) for n in range(1, 7)] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
 
 
 def test_the_pause_probes_with_capped_backoff_and_logs_once_each_way(

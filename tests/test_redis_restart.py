@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from akhbar.broker import fetch_key
 from akhbar.contract import SCHEMA_VERSION
 from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import Settings
+from akhbar.upstream.kombu_redis import fetch_key
 
 from conftest import RedisServer, wait_until
 from es_double import ElasticsearchDouble

@@ -14,10 +14,10 @@ from pathlib import Path
 import psutil
 from redis import Redis
 
-from akhbar.broker import fetch_key
 from akhbar.contract import Envelope
 from akhbar.queues import make_app, send_jobs, send_message
 from akhbar.settings import Settings
+from akhbar.upstream.kombu_redis import fetch_key
 from akhbar_ingest.formats import read_file
 
 from conftest import RedisServer, Workers, wait_until
@@ -118,7 +118,8 @@ def break_delivery_count(redis: Redis, stage: str) -> None:
 def kept_while_failing(redis_server: RedisServer, stage: str, log: Path) -> str:
     """Wait for the first failure, then check the message is still there a second later (tried
     again meanwhile, neither dropped nor acknowledged); returns the worker's log. It is waiting,
-    being fetched (akhbar.broker's fetch list) or held: for an instant of each fetch, two."""
+    being fetched (akhbar.upstream.kombu_redis's fetch list) or held: for an instant of each
+    fetch, two."""
     r = redis_server.client
     text = lambda: log.read_text(errors="replace")  # noqa: E731
     wait_until(lambda: "WRONGTYPE" in text(), 60, f"the task to fail\n{text()[-3000:]}")

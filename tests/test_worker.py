@@ -6,8 +6,9 @@ from redis import Redis
 
 from akhbar.contract import Article, Envelope, Source, utcnow
 from akhbar.queues import make_app
+from akhbar.retry import backoff
 from akhbar.settings import Settings
-from akhbar.worker import DeliveryGuard, backoff_delay, with_failure
+from akhbar.worker import DeliveryGuard, with_failure
 
 
 def test_only_redeliveries_are_counted(redis_db: Redis) -> None:
@@ -26,11 +27,11 @@ def test_workers_reconnect_for_as_long_as_redis_is_down() -> None:
 
 
 def test_backoff_is_bounded_and_jittered() -> None:
-    s = Settings(retry_backoff_s=2, retry_backoff_max_s=30)
-    delays = [backoff_delay(n, s) for n in range(12) for _ in range(20)]
+    delays = [backoff(n, 2, 30, jitter=True) for n in range(12) for _ in range(20)]
     assert all(0 <= d <= 30 for d in delays)
     assert len({round(d, 6) for d in delays}) > 100  # jitter: no synchronized retry waves
-    assert max(backoff_delay(0, s) for _ in range(50)) <= 2
+    assert max(backoff(0, 2, 30, jitter=True) for _ in range(50)) <= 2
+    assert [backoff(n, 2, 30) for n in range(6)] == [2, 4, 8, 16, 30, 30]  # without: doubling
 
 
 def test_failures_are_recorded_in_the_job() -> None:

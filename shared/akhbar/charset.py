@@ -13,6 +13,8 @@ from html.parser import HTMLParser
 
 from charset_normalizer import from_bytes
 
+from akhbar.contract import SourceError
+
 # Order matters only for ties; UTF-8 is tried strictly first anyway.
 SUPPORTED = ["utf_8", "utf_16_le", "utf_16_be", "cp1256", "iso8859_6"]
 _BOMS = [(codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF32_LE, "utf_32"),
@@ -20,7 +22,7 @@ _BOMS = [(codecs.BOM_UTF8, "utf_8_sig"), (codecs.BOM_UTF32_LE, "utf_32"),
          (codecs.BOM_UTF16_BE, "utf_16")]
 
 
-class NotText(ValueError):
+class NotText(SourceError):
     """The bytes hold no text a reader could see; the message says why."""
 
 

@@ -2,7 +2,8 @@
 letters, search.
 
 Installed packages add subcommands through the `akhbar.commands` entry-point group: each entry
-is a function `register(subparsers)` whose parsers set a `run(args, settings) -> int` default.
+is a function `register(subparsers)` (akhbar.plugins.CommandRegistrar) whose parsers set a
+`run(args, settings) -> int` default.
 A command that fails raises; `main` prints one line and returns the exit code (cli_errors).
 """
 
@@ -15,19 +16,17 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from akhbar import plugins
 from akhbar.cli_errors import CliError, Exit, explain
-from akhbar.contract import SourceError
+from akhbar.contract import Article, SourceError
 from akhbar.settings import Settings, get_settings, parse_field_map
-from akhbar.stages import SOURCE_GROUP, InProcessPipeline, StageContext
+from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import Progress, print_table, say
-
-COMMAND_GROUP = "akhbar.commands"
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,8 +75,9 @@ def build_parser() -> Parser:
     q.set_defaults(run=cmd_search)
     from akhbar.run import register as register_run
     register_run(sub)
-    for ep in sorted(entry_points(group=COMMAND_GROUP), key=lambda ep: ep.name):
-        ep.load()(sub)
+    for name in plugins.installed(plugins.COMMAND_GROUP):
+        register: plugins.CommandRegistrar = plugins.load(plugins.COMMAND_GROUP, name, "command")
+        register(sub)
     return parser
 
 
@@ -145,7 +145,7 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
                                                ("inbox_strict", args.strict)) if v is not None})
     files = list(input_files(args.paths))
     with JsonlSink(args.out) as sink:  # opened first: a bad --out fails before any work
-        from_file = next(iter(entry_points(group=SOURCE_GROUP, name="inbox"))).load()
+        from_file: plugins.Reader = plugins.load(plugins.READER_GROUP, "inbox", "reader")
         pipeline = InProcessPipeline(StageContext(s))
         with Progress("processed", len(files), "files", sink.detail) as progress:
             for path in files:
@@ -159,9 +159,10 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
                     say(f"warning {path}: {warning}")
                 for e in result.errors:
                     say(f"skipped {path} line {e['line']}: {e['error']}")
-                for doc in pipeline.documents(
-                        result.articles,
-                        lambda _a, exc, p=path: sink.failed(f"{p}: {type(exc).__name__}: {exc}")):
+                def failed(_article: Article, exc: Exception, p: Path = path) -> None:
+                    sink.failed(f"{p}: {type(exc).__name__}: {exc}")
+
+                for doc in pipeline.documents(result.articles, failed):
                     sink.write([doc])
                     progress.advance(0)  # a large .jsonl is one file of many documents
                 progress.advance()

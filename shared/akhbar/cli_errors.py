@@ -7,7 +7,9 @@ from __future__ import annotations
 import sys
 from enum import IntEnum
 
+from akhbar.contract import AkhbarError, ConfigError, TransientError
 from akhbar.es import error_of
+from akhbar.retry import TRANSIENT_STATUS
 from akhbar.settings import Settings, redact_url
 
 MAX_MESSAGE_CHARS = 1000
@@ -23,7 +25,7 @@ class Exit(IntEnum):
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
-class CliError(Exception):
+class CliError(AkhbarError):
     """A failure the command has already put into words."""
 
     def __init__(self, message: str, code: Exit) -> None:
@@ -49,11 +51,24 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
 
 
+def exit_for(exc: AkhbarError) -> Exit:
+    """The exit code of an Akhbar error's outcome (DESIGN.md, "Errors and what becomes of
+    them"): a service failing (transient) 3, a configuration error 4, an input or job refused 1.
+    """
+    if isinstance(exc, CliError):
+        return exc.code
+    if isinstance(exc, TransientError):
+        return Exit.UNREACHABLE
+    return Exit.CONFIG if isinstance(exc, ConfigError) else Exit.FAILED
+
+
 def explain(exc: BaseException, s: Settings | None) -> CliError:
     """The line and exit code for an exception that ended a command (`s`: None when the
     settings themselves could not be read)."""
     if isinstance(exc, CliError):
         message, code = exc.message, exc.code
+    elif isinstance(exc, ConfigError | TransientError):
+        message, code = str(exc), exit_for(exc)
     else:  # without settings, the defaults (unvalidated: only the URLs are read)
         message, code = _message(exc, s or Settings.model_construct())
     return CliError(one_line(message), code)
@@ -124,6 +139,7 @@ def _http_failure(exc: BaseException, s: Settings) -> tuple[str, Exit] | None:
 
 
 def _status_code(status: int) -> Exit:
-    """A service answering 429 or 5xx is failing; another 4xx means the request was refused."""
-    return Exit.UNREACHABLE if status == 429 or status >= 500 else Exit.FAILED
+    """A service answering a transient status is failing; another one means the request was
+    refused."""
+    return Exit.UNREACHABLE if status in TRANSIENT_STATUS else Exit.FAILED
 

@@ -3,6 +3,26 @@
 Everything crosses queues as JSON produced by `Envelope.to_message()` and is validated on
 receipt by `Envelope.from_message()`; an unknown key or a wrong type is a contract error, never
 silently carried along.
+
+Errors: every error Akhbar raises is an `AkhbarError`, and its class says what becomes of it
+(DESIGN.md, "Errors and what becomes of them"):
+
+- `TransientError` (a service down, overloaded or slow; e.g. FetchFailed): a stage job is
+  re-sent after a backoff, up to AKHBAR_RETRY_MAX times, then dead-lettered; a feed poll is
+  left to the next one; the `akhbar` command exits 3. Connection errors and timeouts of Redis,
+  kombu and the OS count as transient too (akhbar.worker.RETRYABLE).
+- `ContractError` (a job or document the pipeline cannot carry; e.g. NoMainTextError): the job
+  is dead-lettered at once with its reason. So is any other error a stage raises: a bug or bad
+  data, which retrying cannot help.
+- `SourceError` (an input that cannot become an article; e.g. FileRejected, NotText, Refused,
+  HTTPStatusError, UnsafeXML): at ingest, an inbox file goes to failed/ with the reason in
+  <name>.error.json, a feed item (or a whole poll) is skipped and logged;
+  `akhbar process` counts the file as failed (exit 1). Raised within a stage (normalize finding
+  no text in the bytes), it dead-letters the job.
+- `ConfigError` (a setting, file or credential that is wrong; e.g. SetupError): nothing works
+  until it is fixed; the index worker keeps its jobs (back on the queue, paused); the command
+  exits 4.
+- `CliError`: a command's failure already put into words, with its exit code.
 """
 
 from __future__ import annotations
@@ -18,18 +38,29 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from akhbar.orthography import search_form
 
 SCHEMA_VERSION: Final = 1
+PARAGRAPH_SEP = "\n\n"  # between the paragraphs of Article.body (normalize writes, enrich reads)
 
 
-class ContractError(ValueError):
-    """A message or document that does not satisfy the contract (never worth retrying)."""
+class AkhbarError(Exception):
+    """The root of Akhbar's errors: each subclass below is one outcome (module docstring)."""
 
 
-class SourceError(ValueError):
-    """An input (file, feed item, page) that cannot become an article; the message says why."""
-
-
-class TransientError(RuntimeError):
+class TransientError(AkhbarError, RuntimeError):
     """A failure that may pass (a service down, overloaded or slow): the job is retried."""
+
+
+class ContractError(AkhbarError, ValueError):
+    """A message or document that does not satisfy the contract (never worth retrying): the job
+    is dead-lettered."""
+
+
+class SourceError(AkhbarError, ValueError):
+    """An input (file, feed item, page) that cannot become an article; the message says why.
+    The input is refused: an inbox file goes to failed/, a feed item is skipped."""
+
+
+class ConfigError(AkhbarError):
+    """A setting, file or credential is wrong: nothing can work until it is fixed."""
 
 
 class _Model(BaseModel):

@@ -8,9 +8,9 @@ from typing import Any
 from celery import Celery
 from redis import Redis
 
-from akhbar.broker import TRANSPORT
 from akhbar.contract import SCHEMA_VERSION, ContractError
 from akhbar.settings import MAX_JOBS_PER_MESSAGE, Settings, get_settings
+from akhbar.upstream.kombu_redis import TRANSPORT
 
 INGEST = "ingest"
 
@@ -41,9 +41,9 @@ def full_queues(redis: Redis, s: Settings, queues: list[str] | None = None) -> d
 
     The one backpressure check: producers (the inbox watcher and sweep, feed polls) take no new
     input while it is not empty for any queue, and a stage worker fetches nothing while it is
-    not empty for the queues after its own (`akhbar.worker.Backpressure`), so a slow stage makes
-    the ones before it wait instead of filling Redis. It counts waiting messages only (LLEN),
-    not those a worker holds unacknowledged, which its prefetch bounds."""
+    not empty for the queues after its own (`akhbar.upstream.celery_worker.Backpressure`), so a
+    slow stage makes the ones before it wait instead of filling Redis. It counts waiting messages
+    only (LLEN), not those a worker holds unacknowledged, which its prefetch bounds."""
     queues = stage_queues(s) if queues is None else queues
     with redis.pipeline(transaction=False) as pipe:
         for queue in queues:
@@ -80,7 +80,8 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
     s = settings or get_settings()
     app = Celery(main, broker=s.redis_url)
     app.conf.update(
-        # Kombu's Redis transport with a fetch that cannot lose a message (akhbar.broker).
+        # Kombu's Redis transport with a fetch that cannot lose a message
+        # (akhbar.upstream.kombu_redis).
         broker_transport=TRANSPORT,
         # JSON only: a pickled message could execute code on the worker.
         task_serializer="json",
@@ -139,7 +140,8 @@ def unpack(message: Any) -> list[Any]:
             or not isinstance(message.get("jobs"), list) or not message["jobs"]):
         raise ContractError(f"a stage message must be {{'schema_version': {SCHEMA_VERSION}, "
                             "'jobs': [job, …]}")
-    if len(message["jobs"]) > MAX_JOBS_PER_MESSAGE:
-        raise ContractError(f"a stage message carries {len(message['jobs'])} jobs, above the "
+    jobs: list[Any] = message["jobs"]
+    if len(jobs) > MAX_JOBS_PER_MESSAGE:
+        raise ContractError(f"a stage message carries {len(jobs)} jobs, above the "
                             f"cap of {MAX_JOBS_PER_MESSAGE} (AKHBAR_JOBS_PER_MESSAGE)")
-    return message["jobs"]
+    return jobs

@@ -1,7 +1,8 @@
 """How stages are found and run: one code path for Celery workers and `akhbar process`.
 
-A stage package registers a factory under the `akhbar.stages` entry-point group. The factory
-receives a `StageContext` and returns the stage's pure `process(article) -> article` function.
+A stage package registers a factory under the `akhbar.stages` entry-point group
+(akhbar.plugins.StageFactory). The factory receives a `StageContext` and returns the stage's
+pure `process(article) -> article` function.
 State a stage keeps across articles lives in Redis when the context has a client (workers),
 in memory when it has none (in-process runs).
 """
@@ -12,18 +13,17 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any
 
 from redis import Redis
 
+from akhbar import plugins
 from akhbar.contract import Article, Step, utcnow
 from akhbar.settings import Settings
 
 ProcessFn = Callable[[Article], Article]
-STAGE_GROUP = "akhbar.stages"
-SOURCE_GROUP = "akhbar.sources"
 
 
 @dataclass(frozen=True)
@@ -37,21 +37,26 @@ def worker_name() -> str:
 
 
 def load_stage(name: str, ctx: StageContext) -> ProcessFn:
-    found = entry_points(group=STAGE_GROUP, name=name)
-    if not found:
-        installed = sorted(ep.name for ep in entry_points(group=STAGE_GROUP))
-        raise LookupError(f"no stage {name!r} installed (installed: {installed})")
-    factory = next(iter(found)).load()
+    factory: plugins.StageFactory = plugins.load(plugins.STAGE_GROUP, name, "stage")
     return factory(ctx)
+
+
+@contextmanager
+def traced(stage: str) -> Iterator[list[Step]]:
+    """Time the block as one pass of `stage`: the list it yields holds the trace step once
+    the block is done, for the caller to add to the articles it produced."""
+    step: list[Step] = []
+    started, t0 = utcnow(), time.perf_counter()
+    yield step
+    step.append(Step(stage=stage, worker=worker_name(), at=started,
+                     duration_ms=round((time.perf_counter() - t0) * 1000, 3)))
 
 
 def run_stage(stage: str, process: ProcessFn, article: Article) -> Article:
     """Run one stage and append its trace step."""
-    started, t0 = utcnow(), time.perf_counter()
-    out = process(article)
-    step = Step(stage=stage, worker=worker_name(), at=started,
-                duration_ms=round((time.perf_counter() - t0) * 1000, 3))
-    out.pipeline = [*out.pipeline, step]
+    with traced(stage) as step:
+        out = process(article)
+    out.pipeline = [*out.pipeline, *step]
     return out
 
 

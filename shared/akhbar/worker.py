@@ -9,20 +9,17 @@ reason, and the other jobs of its message go on. A message whose handling fails 
 jobs (Redis away while forwarding) goes back on its queue (`requeue_on_failure`). A worker
 (re)connecting to Redis puts back the messages a killed predecessor, or its own lost
 connection, left behind (`Reclaim`), and a worker fetches nothing while a queue after its own
-is full (`Backpressure`).
+is full (`Backpressure`): consumer steps in akhbar.upstream.celery_worker.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from typing import Any
 
-from celery import Celery, Task, bootsteps, signals
+from celery import Celery, Task
 from celery.exceptions import Reject
 from kombu.exceptions import OperationalError
 from redis import Redis
@@ -31,27 +28,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from akhbar.contract import ContractError, Envelope, Failure, TransientError, utcnow
 from akhbar.deadletter import dead_letter
-from akhbar.queues import (
-    PauseLog,
-    describe_full,
-    downstream_queues,
-    full_queues,
-    send_jobs,
-    task_name,
-    unpack,
-)
+from akhbar.queues import send_jobs, task_name, unpack
+from akhbar.retry import backoff
 from akhbar.settings import Settings, get_settings
 from akhbar.stages import ProcessFn, StageContext, load_stage, run_stage, worker_name
+from akhbar.upstream import celery_worker  # noqa: F401 (adds Reclaim, Backpressure: see there)
 
 log = logging.getLogger(__name__)
 RETRYABLE: tuple[type[BaseException], ...] = (
     TransientError, ConnectionError, TimeoutError, RedisConnectionError, RedisTimeoutError,
     OperationalError)
-
-
-def backoff_delay(attempt: int, s: Settings) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base·2^attempt)]."""
-    return random.uniform(0, min(s.retry_backoff_max_s, s.retry_backoff_s * 2**attempt))
 
 
 class DeliveryGuard:
@@ -67,7 +53,9 @@ class DeliveryGuard:
     def enter(self, task_id: str, delivery_info: dict[str, Any] | None) -> int:
         if not (delivery_info or {}).get("redelivered"):
             return 1
-        return 1 + int(self.redis.hincrby(self.key, task_id, 1))
+        count = self.redis.hincrby(self.key, task_id, 1)
+        assert isinstance(count, int)  # a synchronous client's reply
+        return 1 + count
 
     def leave(self, task_id: str, delivery_info: dict[str, Any] | None) -> None:
         if (delivery_info or {}).get("redelivered"):
@@ -103,96 +91,11 @@ class StageRuntime:
         dead_letter(self.redis, self.stage, payload, exc, worker_name())
 
 
-class Reclaim(bootsteps.StartStopStep):
-    """A consumer step of every stage worker, run each time it connects to Redis, before its
-    event loop fetches a message: at start (a killed predecessor's messages) and after a lost
-    connection, e.g. Redis restarted. Celery then drops the messages it had prefetched or was
-    holding for a retry delay, and neither acknowledging nor restoring them could reach Redis,
-    so without this they too waited for the visibility timeout (found by bench/faults.py)."""
-
-    requires = ("celery.worker.consumer.tasks:Tasks",)
-
-    def start(self, c: Any) -> None:
-        reclaim_orphans(c.app, c.hostname, list(c.app.amqp.queues.consume_from))
-
-
-class Backpressure(bootsteps.StartStopStep):
-    """A consumer step of every stage worker but the last: before each fetch, it looks at the
-    queues after its own and fetches nothing while one holds `AKHBAR_QUEUE_MAX_MESSAGES`
-    (akhbar.queues.full_queues, through the transport's fetch gate), so each queue stays near
-    that bound however slow the stages after it are; the messages a worker already holds
-    finish and are forwarded. Logs once when it pauses and once when it resumes."""
-
-    requires = ("celery.worker.consumer.tasks:Tasks",)
-
-    def __init__(self, c: Any, **kwargs: Any) -> None:
-        super().__init__(c, **kwargs)
-        self.log = PauseLog(log, "no message is fetched", "fetching again")
-
-    def start(self, c: Any) -> None:
-        s = get_settings()
-        downstream = downstream_queues(s, list(c.app.amqp.queues.consume_from))
-        if downstream:
-            c.task_consumer.channel.fetch_gate = partial(self.room, s, downstream)
-
-    def room(self, s: Settings, downstream: list[str], redis: Redis) -> bool:
-        full = full_queues(redis, s, downstream)
-        return self.log.update(describe_full(full, s) if full else None)
-
-
-@signals.celeryd_init.connect
-def _add_stage_steps(sender: str, instance: Any, conf: Any, **_: Any) -> None:
-    # celeryd_init: before the worker builds its consumer from app.steps (a step added later,
-    # e.g. at celeryd_after_setup, is silently never run) and opens its connection: fetches
-    # go through this node's own fetch list (akhbar.broker).
-    conf.broker_transport_options = {**conf.broker_transport_options, "fetch_owner": sender}
-    instance.app.steps["consumer"].update({Reclaim, Backpressure})
-
-
-def reclaim_orphans(app: Celery, hostname: str, queues: list[str]) -> int:
-    """Put back on their queues the messages that a worker killed outright (SIGKILL, out of
-    memory, a container killed) or cut off from Redis held: those it was fetching (its fetch
-    list, akhbar.broker), and those it held unacknowledged, instead of leaving the latter for
-    the Redis visibility timeout (AKHBAR_VISIBILITY_TIMEOUT_S, an hour by default). Returns
-    their number.
-
-    The workers alive are asked over Celery's broadcast channel before this one consumes
-    anything. Fetch lists name their worker: those of every worker but the live others come
-    back. Kombu's unacknowledged hash does not say which worker holds a message, so it is
-    restored only for the queues no other live worker consumes; a queue another worker serves
-    keeps waiting for the timeout. A worker too busy to answer within a second counts as gone:
-    its messages are delivered a second time, which at-least-once delivery and deterministic
-    ids already allow."""
-    try:
-        # Connections of its own, closed before the pool forks; one for the broadcast, whose
-        # reply consumer must not share a channel with the restore.
-        with app.connection_for_write() as conn:
-            replies = app.control.inspect(timeout=1.0, connection=conn).active_queues() or {}
-        others = {host for host in replies if host != hostname}
-        served = {q["name"] for host in others for q in replies[host]}
-        mine = set(queues) - served
-        with app.connection_for_write() as conn:
-            channel = conn.default_channel
-            fetched = channel.restore_fetched(skip_owners=others)
-            tags = [tag for tag, raw in channel.client.hscan_iter(channel.unacked_key)
-                    if json.loads(raw)[2] in mine]  # [message, exchange, routing key]
-            for tag in tags:
-                channel.qos.restore_by_tag(tag)
-    except Exception:  # Redis unreachable at start: the visibility timeout still applies
-        log.exception("could not look for messages held by dead workers")
-        return 0
-    if tags or fetched:
-        log.warning("put back %d unacknowledged message(s) (queues %s) and %d being fetched, "
-                    "left by a worker that died or lost its connection", len(tags),
-                    ", ".join(sorted(mine)), fetched)
-    return len(tags) + fetched
-
-
 def register_stage(app: Celery, stage: str) -> Task:
     """Define the `akhbar.<stage>` task: run `stage` on each job of a message, forward."""
     rt = StageRuntime(stage)
 
-    @app.task(name=task_name(stage), bind=True, acks_late=True)
+    @app.task(name=task_name(stage), bind=True, acks_late=True)  # type: ignore[untyped-decorator]
     def run(self: Task, message: Any) -> None:
         with requeue_on_failure(), delivery(rt, self.request, message) as admitted:
             if admitted:
@@ -276,7 +179,9 @@ def retry_later(app: Celery, rt: StageRuntime, failed: list[tuple[Job, BaseExcep
         if tries > rt.settings.retry_max:
             rt.reject(again, exc)
         else:
-            send_jobs(app, rt.stage, [again], 1, countdown=backoff_delay(tries - 1, rt.settings))
+            send_jobs(app, rt.stage, [again], 1, countdown=backoff(
+                tries - 1, rt.settings.retry_backoff_s, rt.settings.retry_backoff_max_s,
+                jitter=True))
 
 
 def with_failure(job: Job, stage: str, exc: BaseException) -> Job:

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import numpy as np
 from datasketch import MinHash
 
+from akhbar.urls import is_tracking
+
 NUM_PERM = 128
 # 64 bands of 2 rows: a pair with story Jaccard 0.15 shares a band with probability 0.77, one at
 # 0.3 with 0.997; cut copies and roundups sit at 0.15-0.5 there.
@@ -58,8 +60,9 @@ _PART_SUFFIX = re.compile(rf"(?:\s*/)?\s*{_PART}\s*$")
 _PART_LINE = re.compile(rf"^\s*{_PART}\s*$")
 _DATELINE = re.compile(r"الموافق.{0,40}\sم\s*واس\s*$")  # «… الموافق 10 أغسطس 2015 م واس»
 
-# Parameters that never select a page: campaign tracking, and the AMP switch.
-_TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|amp)$")
+# The AMP rendition of a page, as its «/amp» path: the same article (not tracking: ingest
+# fetches the URL it is given, the AMP page when so linked).
+_AMP = "amp"
 
 
 @dataclass(frozen=True)
@@ -171,5 +174,5 @@ def page_key(url: str | None) -> str | None:
         return None
     path = unquote(parts.path).rstrip("/").removesuffix("/amp")
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                   if v and not _TRACKING.match(k.lower()))
+                   if v and not is_tracking(k) and k.lower() != _AMP)
     return f"{host}{path or '/'}" + (f"?{urlencode(query)}" if query else "")

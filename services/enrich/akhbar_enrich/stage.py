@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from akhbar.contract import Article
+from akhbar.contract import PARAGRAPH_SEP, Article
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_enrich.entities import entities
 from akhbar_enrich.language import detect, languages
@@ -29,7 +29,6 @@ from akhbar_enrich.store import (
     SimilarityStore,
 )
 
-PARAGRAPH_SEP = "\n\n"
 # Verified per article, most shared bands first: keeps the cost per article flat. The
 # calibration pairs gain a little story recall with 20 rather than 10, nothing with 40.
 MAX_CANDIDATES = 20

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from akhbar.es import ALIAS
+from akhbar.retry import TRANSIENT_STATUS
 from akhbar.settings import Settings
-from akhbar_index.outage import TRANSIENT_STATUS, describe
+from akhbar_index.outage import describe
 
 if TYPE_CHECKING:
     from elastic_transport import NodeConfig

@@ -20,10 +20,10 @@ from elasticsearch import ConnectionError as ESConnectionError
 
 from akhbar.es import error_of
 from akhbar.queues import PauseLog
+from akhbar.retry import TRANSIENT_STATUS, backoff
 from akhbar.settings import Settings, redact_url
 
 log = logging.getLogger(__name__)
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 PROBE_TIMEOUT_S = 5.0  # the probe runs in the worker's event loop: keep it short
 
 
@@ -47,9 +47,9 @@ def describe(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-def backoff(failures: int, s: Settings) -> float:
+def wait_after(failures: int, s: Settings) -> float:
     """The wait after `failures` consecutive failures (1, 2, …): doubling, capped."""
-    return min(s.es_backoff_max_s, s.es_backoff_s * 2 ** (failures - 1))
+    return backoff(failures - 1, s.es_backoff_s, s.es_backoff_max_s)
 
 
 def probe(s: Settings) -> str | None:
@@ -68,7 +68,7 @@ def probe(s: Settings) -> str | None:
 class Pause:
     """The index worker's gate on fetching (in its main process): closed when a batch reports
     Elasticsearch unavailable, opened again by the first probe that gets an answer. Probes come
-    `backoff` apart, and consecutive failures (failed probes, and batches failing again right
+    `wait_after` apart, and consecutive failures (failed probes, and batches failing again right
     after a resume, as under 429s the probe does not see) lengthen the wait until a batch is
     taken. Logs once when it pauses and once when it resumes."""
 
@@ -107,7 +107,7 @@ class Pause:
 
     def _close(self, why: str) -> None:
         self.failures += 1
-        wait = backoff(self.failures, self.s)
+        wait = wait_after(self.failures, self.s)
         self.reopen_at = self.clock() + wait
         self.log.update(f"Elasticsearch at {redact_url(self.s.es_url)} is unavailable ({why}); "
                         f"probing it every {self.s.es_backoff_s:g}-{self.s.es_backoff_max_s:g} s")

@@ -5,7 +5,8 @@ container (`run_setup`) and, for Elasticsearch, by every index worker before its
 
 Both may run at once on a fresh stack: whoever creates the first index second is told it exists
 (400 resource_already_exists_exception), which is success once the write alias is there.
-`run_setup` is patient: connection errors, timeouts, 408, 429 and 5xx are tried again with
+`run_setup` is patient: connection errors, timeouts and akhbar.retry.TRANSIENT_STATUS answers
+(408, 429, 500, 502-504) are tried again with
 capped exponential backoff for up to AKHBAR_SETUP_TIMEOUT_S in all. Anything else is a
 configuration error: `SetupError`, one line naming the file and the request that was refused.
 """
@@ -24,9 +25,10 @@ from typing import Any, TypeVar
 import httpx
 from elasticsearch import ApiError, Elasticsearch
 
+from akhbar.contract import ConfigError
 from akhbar.es import ALIAS, error_of, make_client
 from akhbar.settings import Settings, redact_url
-from akhbar_index.outage import backoff, describe, transient
+from akhbar_index.outage import describe, transient, wait_after
 
 log = logging.getLogger(__name__)
 POLICY = TEMPLATE = "akhbar-articles"
@@ -35,7 +37,7 @@ DATA_VIEW_FILE = "data-view.ndjson"
 T = TypeVar("T")
 
 
-class SetupError(Exception):
+class SetupError(ConfigError):
     """A configuration error: a file or request Elasticsearch or Kibana refuses, or a service
     still unavailable when the setup timeout ran out (SetupTimeout). The message is one line."""
 
@@ -153,7 +155,7 @@ class Patience:
                 if not transient(exc):
                     raise
                 failures += 1
-                wait = backoff(failures, self.s)
+                wait = wait_after(failures, self.s)
                 if time.monotonic() + wait > self.deadline:
                     raise SetupTimeout(
                         f"{what}: still unavailable when AKHBAR_SETUP_TIMEOUT_S="

@@ -3,35 +3,32 @@
 Messages are buffered by celery-batches and their jobs written together (bulk.py): a batch is
 flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
 `bulk_flush_s`. With late acks a batch is acknowledged only after it returns (and put back on
-the queue if it raised, `ReliableBatches`), so the batch function never raises for a job's
-sake: every job ends indexed, dead-lettered with its reason, or back on the queue.
+the queue if it raised: akhbar.upstream.batches.ReliableBatches), so the batch function never
+raises for a job's sake: every job ends indexed, dead-lettered with its reason, or back on the
+queue.
 
 While Elasticsearch is unavailable the worker pauses (akhbar_index.outage.Pause): the jobs that
 met the outage are sent back to the index queue as they came — new messages, so neither a retry
 nor a delivery is counted against them however long it lasts — and the worker's fetch gate
-(akhbar.broker) stays closed until a probe gets an answer; the queue fills to
+(akhbar.upstream.kombu_redis) stays closed until a probe gets an answer; the queue fills to
 AKHBAR_QUEUE_MAX_MESSAGES and backpressure holds the stages before it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from contextlib import ExitStack
-from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Any
 
-from celery import bootsteps
-from celery_batches import Batches, SimpleRequest
-from celery_batches.trace import apply_batches_task
+from celery_batches import SimpleRequest
 from elasticsearch import ApiError, Elasticsearch, TransportError
-from redis import Redis
 
 from akhbar.contract import ContractError, Envelope
 from akhbar.es import make_client
 from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import get_settings, redact_url
+from akhbar.upstream.batches import ReliableBatches, Settled
+from akhbar.upstream.celery_worker import gate_fetching
 from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
 from akhbar_index.outage import Pause, describe, probe
@@ -62,75 +59,10 @@ def ready() -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Settled:
-    """What a batch returns to the worker's main process: every job ended indexed,
-    dead-lettered or back on the queue; `unavailable` says why Elasticsearch did not take
-    them all (None: it did)."""
-
-    unavailable: str | None = None
+gate_fetching(app, pause.open)  # nothing fetched while Elasticsearch is unavailable
 
 
-class ReliableBatches(Batches):
-    """celery-batches made safe for at-least-once delivery.
-
-    - Its flush timer survives a lost broker connection: Celery clears the consumer's timer when
-      the connection drops (Redis restarted) and builds the strategy again on reconnecting, but
-      Batches kept the dead timer entry and never started a new one, so the index stage buffered
-      jobs and never wrote them (found by bench/faults.py redis-restart).
-    - A batch is acknowledged only when the batch function returned: celery-batches catches what
-      it raises (Redis away while re-sending a job, say) and acknowledged the messages anyway,
-      losing them; they go back on the queue instead.
-    - What it returned tells the worker's `pause` whether Elasticsearch took the batch."""
-
-    def Strategy(self, task: Batches, app: Any, consumer: Any) -> Any:  # noqa: N802 (Celery's)
-        self._tref = None  # the next buffered request starts the timer again
-        return super().Strategy(task, app, consumer)
-
-    def flush(self, requests: Collection[Any]) -> Any:
-        """Run the batch in the pool; then acknowledge its messages (the task is late-acked)
-        if it returned, else put them back on the queue, redelivered. While the worker is
-        paused, a batch it had already fetched goes back untried (a delivery that did not run
-        is not counted)."""
-        if pause.paused:
-            for req in requests:
-                req.reject(requeue=True)
-            return None
-        def settle(result: Settled | None) -> None:  # None: the batch function raised
-            if result is None:
-                log.warning("putting a batch of %d message(s) back on the queue", len(requests))
-                for req in requests:
-                    req.reject(requeue=True)
-                return
-            for req in requests:
-                req.acknowledge()
-            pause.report(result.unavailable)
-
-        batch = ([SimpleRequest.from_request(r) for r in requests],)
-        return self._pool.apply_async(apply_batches_task, (self, batch, 0, None),
-                                      callback=settle)
-
-
-class ElasticsearchGate(bootsteps.StartStopStep):
-    """A consumer step of the index worker: no message is fetched while `pause` is closed (on
-    top of the backpressure gate, when the route has a stage after index)."""
-
-    requires = ("akhbar.worker:Backpressure",)
-
-    def start(self, c: Any) -> None:
-        channel = c.task_consumer.channel
-        after = channel.fetch_gate
-
-        def gate(redis: Redis) -> bool:
-            return pause.open() and (after is None or after(redis))
-
-        channel.fetch_gate = gate
-
-
-app.steps["consumer"].add(ElasticsearchGate)
-
-
-@app.task(name=task_name(STAGE), base=ReliableBatches, acks_late=True,
+@app.task(name=task_name(STAGE), base=ReliableBatches, gate=pause, acks_late=True,  # type: ignore[untyped-decorator]
           flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
 def index_batch(requests: list[SimpleRequest]) -> Settled:
     """Every job indexed, dead-lettered or sent back (see ReliableBatches)."""

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from akhbar.cli import JsonlSink
-from akhbar.cli_errors import CliError, Exit
+from akhbar.cli_errors import CliError, Exit, exit_for
 from akhbar.contract import SourceError, TransientError
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
@@ -112,7 +112,7 @@ def cmd_feeds_check(args: argparse.Namespace, s: Settings) -> int:
             return Exit.OK
         result = poll(feed, ctx)
     except (SourceError, TransientError) as exc:
-        raise CliError(f"feed {feed.name} failed: {exc}", Exit.FAILED) from exc
+        raise CliError(f"feed {feed.name} failed: {exc}", exit_for(exc)) from exc
     finally:
         ctx.fetcher.close()
     for a in result.articles:
@@ -135,7 +135,7 @@ def cmd_fetch(args: argparse.Namespace, s: Settings) -> int:
         try:
             result = poll(feed, ctx, auto if args.kind == "auto" else None)
         except (SourceError, TransientError) as exc:
-            raise CliError(f"{args.url} failed: {exc}", Exit.FAILED) from exc
+            raise CliError(f"{args.url} failed: {exc}", exit_for(exc)) from exc
         finally:
             ctx.fetcher.close()
         _report_errors(result)

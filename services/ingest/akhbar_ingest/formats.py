@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,12 +26,11 @@ from akhbar.contract import (
     RawContent,
     Source,
     SourceError,
-    Step,
     article_id,
     utcnow,
 )
 from akhbar.settings import Settings
-from akhbar.stages import worker_name
+from akhbar.stages import traced
 
 RAW_TYPES = {".txt": "text/plain", ".text": "text/plain", ".html": "text/html", ".htm": "text/html"}
 SUFFIXES = (*RAW_TYPES, ".json", ".jsonl", ".ndjson")
@@ -74,13 +72,11 @@ def read_file(path: Path, *, source: Source | None = None, max_bytes: int | None
 
     Raises FileRejected when nothing in it can be used.
     """
-    started, t0 = utcnow(), time.perf_counter()
-    result = parse_file(path, source=source, max_bytes=max_bytes,
-                        records=RecordOptions.from_settings(settings), name=name)
-    step = Step(stage="ingest", worker=worker_name(), at=started,
-                duration_ms=round((time.perf_counter() - t0) * 1000, 3))
+    with traced("ingest") as step:
+        result = parse_file(path, source=source, max_bytes=max_bytes,
+                            records=RecordOptions.from_settings(settings), name=name)
     for article in result.articles:
-        article.pipeline = [step]
+        article.pipeline = list(step)
     return result
 
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import trafilatura
 from trafilatura.settings import Document
 
+from akhbar.contract import ContractError
 
-class NoMainTextError(ValueError):
-    """The page has no extractable article text."""
+
+class NoMainTextError(ContractError):
+    """The page has no extractable article text: the job is dead-lettered."""
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,13 @@ from datetime import datetime
 from functools import partial
 
 from akhbar.charset import decode
-from akhbar.contract import Article, ContractError, Normalized, article_id
+from akhbar.contract import PARAGRAPH_SEP, Article, ContractError, Normalized, article_id
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_normalize.cleaning import clean, clean_lines
 from akhbar_normalize.dates import looks_like_date, parse_date
 from akhbar_normalize.html import extract
-
-PARAGRAPH_SEP = "\n\n"
 
 
 def make(ctx: StageContext) -> ProcessFn:

@@ -1,17 +1,14 @@
 """Source plugins: feeds, pages and anything else that turns the outside world into articles.
 
 A source kind is a function `fetch(feed: FeedConfig, ctx: SourceContext) -> SourceResult`
-registered under the `akhbar.sources` entry-point group (the inbox's `read_file` is the one
-file-based exception, kept under the name `inbox`). Feeds are declared in a YAML file
+registered under the `akhbar.sources` entry-point group (akhbar.plugins.Source; inbox files
+have readers of their own, akhbar.plugins.Reader). Feeds are declared in a YAML file
 (AKHBAR_FEEDS_FILE, see feeds.example.yaml).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis import Redis
 
-from akhbar.contract import Article, Source, SourceError, Step, utcnow
+from akhbar import plugins
+from akhbar.contract import Article, Source, SourceError
 from akhbar.settings import Settings
-from akhbar.stages import SOURCE_GROUP, worker_name
+from akhbar.stages import traced
 from akhbar_ingest.sources.fetch import Fetcher
 from akhbar_ingest.sources.state import FetchState, MemoryState, RedisState
 
@@ -58,9 +56,6 @@ class SourceResult:
     validators: tuple[str, dict[str, str]] | None = None
 
 
-SourceFn = Callable[[FeedConfig, SourceContext], SourceResult]
-
-
 def load_feeds(path: Path) -> dict[str, FeedConfig]:
     """The feeds of a YAML file `{feeds: [{name, url, kind, interval, …}, …]}`; an absent file
     is no feeds. Raises SourceError naming the first problem."""
@@ -87,12 +82,9 @@ def load_feeds(path: Path) -> dict[str, FeedConfig]:
     return feeds
 
 
-def load_source(kind: str) -> SourceFn:
-    found = entry_points(group=SOURCE_GROUP, name=kind)
-    if not found or kind == "inbox":
-        kinds = sorted(ep.name for ep in entry_points(group=SOURCE_GROUP) if ep.name != "inbox")
-        raise SourceError(f"no source kind {kind!r} installed (installed: {kinds})")
-    return next(iter(found)).load()
+def load_source(kind: str) -> plugins.Source:
+    source: plugins.Source = plugins.load(plugins.SOURCE_GROUP, kind, "source kind", SourceError)
+    return source
 
 
 def make_context(settings: Settings, redis: Redis | None = None) -> SourceContext:
@@ -102,15 +94,14 @@ def make_context(settings: Settings, redis: Redis | None = None) -> SourceContex
     return SourceContext(settings, Fetcher(settings, state), state)
 
 
-def poll(feed: FeedConfig, ctx: SourceContext, source: SourceFn | None = None) -> SourceResult:
+def poll(feed: FeedConfig, ctx: SourceContext, source: plugins.Source | None = None
+         ) -> SourceResult:
     """Run the feed's source (or `source`), stamping each article with the ingest trace step.
     Call `commit` once the articles are sent on."""
-    started, t0 = utcnow(), time.perf_counter()
-    result = (source or load_source(feed.kind))(feed, ctx)
-    step = Step(stage="ingest", worker=worker_name(), at=started,
-                duration_ms=round((time.perf_counter() - t0) * 1000, 3))
+    with traced("ingest") as step:
+        result = (source or load_source(feed.kind))(feed, ctx)
     for article in result.articles:
-        article.pipeline = [step]
+        article.pipeline = list(step)
     return result
 
 

@@ -19,12 +19,16 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from akhbar.contract import SourceError, TransientError
+from akhbar.retry import TRANSIENT_STATUS, backoff
 from akhbar.settings import Settings
 from akhbar_ingest.sources.state import FetchState
 
 SCHEMES = {"http", "https"}
-RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECTS = {301, 302, 303, 307, 308}
+# The robots.txt rules that stand for an unavailable one (everything allowed) and for an
+# unreachable one (nothing allowed).
+ALLOW_ALL: list[str] = []
+DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
 
 
 class Refused(SourceError):
@@ -51,7 +55,8 @@ class Response:
 
     @property
     def media_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+        value: str = self.headers.get("content-type", "")
+        return value.split(";")[0].strip().lower()
 
     @property
     def charset(self) -> str | None:
@@ -148,19 +153,17 @@ class Fetcher:
             except httpx.TransportError as exc:
                 if attempt >= self.s.fetch_retries:
                     raise FetchFailed(f"{url}: {type(exc).__name__}: {exc}") from None
-                delay = self._backoff(attempt)
+                delay = backoff(attempt, self.s.fetch_backoff_s, self.s.fetch_retry_after_max_s)
             else:
-                if resp.status not in RETRY_STATUSES:
+                if resp.status not in TRANSIENT_STATUS:
                     return resp
                 if attempt >= self.s.fetch_retries:
                     raise FetchFailed(f"HTTP {resp.status} for {url} after "
                                       f"{attempt + 1} attempt(s)")
-                delay = self._retry_after(resp) or self._backoff(attempt)
+                delay = self._retry_after(resp) or backoff(
+                    attempt, self.s.fetch_backoff_s, self.s.fetch_retry_after_max_s)
             attempt += 1
             self._sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.s.fetch_backoff_s * 2 ** attempt, self.s.fetch_retry_after_max_s)
 
     def _retry_after(self, resp: Response) -> float | None:
         value = resp.headers.get("retry-after", "").strip()
@@ -218,12 +221,9 @@ class Fetcher:
                 assert resp is not None
                 parser.parse(resp.content.decode("utf-8", "replace").splitlines())
             except HTTPStatusError as exc:
-                if 400 <= exc.status < 500:
-                    parser.allow_all = True
-                else:
-                    parser.disallow_all = True
+                parser.parse(ALLOW_ALL if 400 <= exc.status < 500 else DISALLOW_ALL)
             except (Refused, FetchFailed):
-                parser.disallow_all = True
+                parser.parse(DISALLOW_ALL)
             self._robots[origin] = (time.monotonic() + self.s.fetch_robots_ttl_s, parser)
             cached = self._robots[origin]
         return cached[1].can_fetch(self.s.fetch_user_agent.split("/")[0], url)

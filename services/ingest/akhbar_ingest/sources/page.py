@@ -7,7 +7,7 @@ from datetime import datetime
 
 from akhbar.contract import Article, RawContent, SourceError, article_id, utcnow
 from akhbar_ingest.sources import FeedConfig, SourceContext, SourceResult
-from akhbar_ingest.sources.fetch import Refused, Response
+from akhbar_ingest.sources.fetch import Response
 from akhbar_ingest.sources.urls import canonical_url
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", ""}
@@ -20,7 +20,7 @@ def fetch(feed: FeedConfig, ctx: SourceContext) -> SourceResult:
         return result
     try:
         result.articles.append(fetch_page(url, feed, ctx))
-    except (Refused, SourceError) as exc:
+    except SourceError as exc:
         result.errors.append({"url": url, "error": str(exc)})
     return result
 

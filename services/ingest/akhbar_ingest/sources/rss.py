@@ -16,7 +16,7 @@ from defusedxml import DefusedXmlException
 
 from akhbar.contract import SourceError, TransientError
 from akhbar_ingest.sources import FeedConfig, SourceContext, SourceResult
-from akhbar_ingest.sources.fetch import Refused, Response
+from akhbar_ingest.sources.fetch import Response
 from akhbar_ingest.sources.page import fetch_page
 from akhbar_ingest.sources.urls import canonical_url
 
@@ -107,7 +107,7 @@ def articles_from_feed(resp: Response, feed: FeedConfig, ctx: SourceContext) -> 
             result.articles.append(fetch_page(
                 item.url, feed, ctx, title=item.title, published_raw=item.published_raw,
                 published_at=item.published_at, author=item.author))
-        except (Refused, SourceError) as exc:
+        except SourceError as exc:
             result.errors.append({"url": item.url, "error": str(exc)})
         except TransientError as exc:
             result.errors.append({"url": item.url, "error": str(exc), "transient": True})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-TRACKING = {"fbclid", "gclid"}
+from akhbar.urls import is_tracking
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def canonical_url(url: str) -> str:
     """Lowercase scheme and host, default port dropped, fragment dropped, tracking parameters
-    (`utm_*`, `fbclid`, `gclid`) removed; the path and the other parameters keep their order."""
+    (akhbar.urls) removed; the path and the other parameters keep their order."""
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -22,5 +23,5 @@ def canonical_url(url: str) -> str:
     if parts.username:
         netloc = f"{parts.username}{':' + parts.password if parts.password else ''}@{netloc}"
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not k.lower().startswith("utm_") and k.lower() not in TRACKING]
+             if not is_tracking(k)]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
