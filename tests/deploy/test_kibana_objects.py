@@ -29,8 +29,9 @@ from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_index.setup import kibana_files
 from akhbar_ingest.formats import read_file
+from akhbar_testkit.data import REPO
 
-INFRA = Path(__file__).resolve().parents[1] / "infra"
+INFRA = REPO / "infra"
 DATA_VIEW = "akhbar-articles"  # "Akhbar — arrivals": the dashboard's
 DATA_VIEWS = {DATA_VIEW: "ingested_at", "akhbar-articles-by-publication": "@timestamp"}
 AGGREGATABLE = {"keyword", "date", "geo_point", "integer"}

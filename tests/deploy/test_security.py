@@ -20,16 +20,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_deploy_files import (  # noqa: I001
+
+from akhbar_testkit.compose import (
     COMPOSE,
     PROD,
-    ROOT,
     STAGES,
-    _argv,
-    _executable,
+    command_argv,
+    find_executable,
     load_compose,
     merge_compose,
 )
+from akhbar_testkit.data import REPO as ROOT
 
 ENV_EXAMPLE = ROOT / ".env.example"
 OUR_SERVICES = (*STAGES, "watcher", "beat", "setup")
@@ -182,7 +183,7 @@ def test_no_docker_socket_or_host_paths_mounted(base: dict) -> None:
 
 
 def test_prod_override_matches_compose_spec() -> None:
-    exe = _executable("check-jsonschema")
+    exe = find_executable("check-jsonschema")
     if exe is None:
         pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
     result = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(PROD)],
@@ -192,7 +193,7 @@ def test_prod_override_matches_compose_spec() -> None:
 
 def test_dev_stack_has_no_passwords(base: dict) -> None:
     """`docker compose up -d` alone stays the password-free development stack."""
-    argv = _argv(base["redis"]["command"])
+    argv = command_argv(base["redis"]["command"])
     assert "--requirepass" not in argv
     for name in OUR_SERVICES:
         assert base[name]["environment"]["AKHBAR_REDIS_URL"] == "redis://redis:6379/0", name
@@ -201,12 +202,12 @@ def test_dev_stack_has_no_passwords(base: dict) -> None:
 
 
 def test_prod_redis_requires_the_password_from_env(merged: dict) -> None:
-    argv = _argv(merged["redis"]["command"])
+    argv = command_argv(merged["redis"]["command"])
     assert argv[:2] == ["redis-server", "/usr/local/etc/redis/redis.conf"], argv
     value = argv[argv.index("--requirepass") + 1]
     assert REQUIRED.match(value) and REQUIRED.match(value)["var"] == "REDIS_PASSWORD", value
     assert "ports" not in merged["redis"]
-    health = " ".join(_argv(merged["redis"]["healthcheck"]["test"]))
+    health = " ".join(command_argv(merged["redis"]["healthcheck"]["test"]))
     assert "redis-cli ping" in health and "PONG" in health
     assert merged["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
 
@@ -217,7 +218,7 @@ def test_prod_every_redis_client_uses_the_password(merged: dict) -> None:
         assert url.startswith("redis://:${REDIS_PASSWORD:?") and url.endswith("@redis:6379/0"), \
             f"{name}: {url}"
     flower = merged["flower"]
-    assert not any("--broker" in a for a in _argv(flower["command"])), "password in argv"
+    assert not any("--broker" in a for a in command_argv(flower["command"])), "password in argv"
     assert flower["environment"]["CELERY_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
     assert "${FLOWER_PASSWORD:?" in flower["environment"]["FLOWER_BASIC_AUTH"]
 
@@ -231,7 +232,7 @@ def test_prod_elasticsearch_and_kibana_security(merged: dict) -> None:
     assert REQUIRED.match(kibana["environment"]["ELASTICSEARCH_PASSWORD"])["var"] == \
         "KIBANA_SYSTEM_PASSWORD"
     assert kibana["depends_on"]["es-security"]["condition"] == "service_completed_successfully"
-    assert "401" in " ".join(_argv(kibana["healthcheck"]["test"]))
+    assert "401" in " ".join(command_argv(kibana["healthcheck"]["test"]))
     sec = merged["es-security"]
     assert sec["image"] == merged["elasticsearch"]["image"]
     assert sec["depends_on"]["elasticsearch"]["condition"] == "service_healthy"

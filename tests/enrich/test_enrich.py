@@ -39,12 +39,11 @@ from akhbar_enrich.store import (
 )
 from akhbar_ingest.formats import read_file, record_article
 from akhbar_normalize.stage import process as normalize
-
-from conftest import SHARED, RedisServer, need
+from akhbar_testkit.data import REPO, SHARED, need
+from akhbar_testkit.harness import RedisServer
 
 SETTINGS = Settings()
 TTL_S = SETTINGS.story_state_ttl_s
-REPO = Path(__file__).resolve().parents[1]
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 
 

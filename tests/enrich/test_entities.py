@@ -25,9 +25,8 @@ from akhbar_enrich.stage import process
 from akhbar_enrich.store import MemoryStore
 from akhbar_ingest.formats import read_file
 from akhbar_normalize.stage import process as normalize
-
-from conftest import SHARED, need
-from test_places import SEED_PLACES, km
+from akhbar_testkit.data import SHARED, need
+from akhbar_testkit.places import SEED_PLACES, km
 
 DATA = files("akhbar_enrich").joinpath("data")
 NER = SHARED / "data" / "ner"

@@ -1,7 +1,6 @@
-"""The index template's Arabic analyzers on real Lucene (tests/lucene_harness.py): spelling and
-clitic variants a reader expects to match share a token in `akhbar_arabic`, different words do
+"""The index template's Arabic analyzers on real Lucene (akhbar_testkit.lucene_harness): spelling
+and clitic variants a reader expects to match share a token in `akhbar_arabic`, different words do
 not, and `akhbar_exact` folds orthography without stemming. Plus checks of the harness itself.
-
 The variant pairs are generated from the small word lists below crossed with the clitics and
 spellings of each rule, plus hand-picked cases. Skips where Java or the Lucene jars are missing.
 """
@@ -13,9 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lucene_harness import Lucene, LuceneError, Unsupported, translate, unavailable_reason
 
 from akhbar.orthography import CHAR_MAP, search_form
+from akhbar_testkit.lucene_harness import (
+    Lucene,
+    LuceneError,
+    Unsupported,
+    translate,
+    unavailable_reason,
+)
 
 pytestmark = pytest.mark.lucene
 

@@ -23,9 +23,8 @@ from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_index.bulk import bulk_body
 from akhbar_ingest.formats import read_file
-
-from conftest import SEEDS, need
-from es_spec import (
+from akhbar_testkit.data import REPO, SEEDS, need
+from akhbar_testkit.es_spec import (
     SPEC_PATH,
     analysis_name_errors,
     bulk_action_errors,
@@ -33,7 +32,7 @@ from es_spec import (
     spec_available,
 )
 
-INFRA = Path(__file__).resolve().parents[1] / "infra"
+INFRA = REPO / "infra"
 ALIAS = "akhbar-articles"
 WRITE_INDEX = "akhbar-articles-000001"  # PUT /akhbar-articles-000001 with write-index.json
 

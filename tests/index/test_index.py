@@ -15,9 +15,8 @@ from akhbar.settings import Settings
 from akhbar_index.bulk import BulkWriter, bulk_body
 from akhbar_index.setup import setup_elasticsearch
 from akhbar_index.stage import process
-
-from es_double import ElasticsearchDouble
-from es_spec import SPEC_PATH, bulk_action_errors, spec_available
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.es_spec import SPEC_PATH, bulk_action_errors, spec_available
 
 SETTINGS = Settings(bulk_max_bytes=2000)
 

@@ -22,10 +22,9 @@ from akhbar.deadletter import list_dead
 from akhbar.queues import make_app, send_jobs
 from akhbar.settings import Settings
 from akhbar_index.outage import Pause, backoff, probe
-
-from conftest import RedisServer, wait_until
-from es_double import ElasticsearchDouble
-from index_stage import index_job, index_workers
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import RedisServer, wait_until
+from akhbar_testkit.index_stage import index_job, index_workers
 
 S = Settings(es_url="http://writer:secret@es.example:9200", es_backoff_s=1.0,
              es_backoff_max_s=8.0)

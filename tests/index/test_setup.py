@@ -26,10 +26,10 @@ from akhbar_index.setup import (
     setup_elasticsearch,
     setup_kibana,
 )
+from akhbar_testkit.data import REPO
+from akhbar_testkit.es_double import ElasticsearchDouble
 
-from es_double import ElasticsearchDouble
-
-INFRA = Path(__file__).resolve().parents[1] / "infra"
+INFRA = REPO / "infra"
 
 
 class KibanaDouble:

@@ -1,9 +1,10 @@
-"""The bad-input corpus (tests/bad_inputs.py) through the real ingest code on a real Redis:
+"""The bad-input corpus (akhbar_testkit.bad_inputs) through the real ingest code on a real Redis:
 each case ends as it must, no exception escapes the handling, nothing outside the inbox is
 read, changed or created, nothing is left half done and no bomb is decompressed.
 
 The corpus runs once, in a subprocess (the ingest task module reads its settings at import);
-`pytest -s` prints the table case → outcome, as `python tests/bad_inputs.py --table` does.
+`pytest -s` prints the table case → outcome, as
+`.venv/bin/python -m akhbar_testkit.bad_inputs --table` does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bad_inputs import (
+
+from akhbar_ingest.inbox import safe_name
+from akhbar_testkit.bad_inputs import (
     BOMB_MIB,
     CASES,
     SECRET,
@@ -27,12 +30,7 @@ from bad_inputs import (
     problems,
     table,
 )
-
-from akhbar_ingest.inbox import safe_name
-
-from conftest import RedisServer
-
-HERE = Path(__file__).resolve().parent
+from akhbar_testkit.harness import RedisServer
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +39,7 @@ def corpus(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
     base = tmp_path_factory.mktemp("bad-inputs")
     out = base.parent / f"{base.name}.json"  # beside it: everything under base is checked
     run = subprocess.run(
-        [sys.executable, str(HERE / "bad_inputs.py"), "--dir", str(base),
+        [sys.executable, "-m", "akhbar_testkit.bad_inputs", "--dir", str(base),
          "--redis-url", redis_server.url, "--json", str(out)],
         capture_output=True, text=True, timeout=600)
     redis_server.client.flushall()

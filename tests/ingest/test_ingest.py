@@ -14,8 +14,8 @@ import pytest
 from akhbar.settings import Settings
 from akhbar_ingest.formats import FileRejected, read_file
 from akhbar_ingest.inbox import Inbox, safe_name
-
-from conftest import BIN, SHARED, need
+from akhbar_testkit.data import SHARED, need
+from akhbar_testkit.harness import BIN
 
 SAUDINEWSNET = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 # A real executable: its ELF header and machine code, with NUL bytes throughout.

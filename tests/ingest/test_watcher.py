@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import RedisServer, Workers, wait_until
+from akhbar_testkit.harness import RedisServer, Workers, wait_until
 
 
 def queued_files(redis_server: RedisServer) -> list[str]:

@@ -14,8 +14,7 @@ from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
 from akhbar_normalize.stage import process
-
-from conftest import SHARED, need
+from akhbar_testkit.data import SHARED, need
 
 SETTINGS = Settings()
 BOILERPLATE = re.compile(r"^(طباعة|شارك|إعلان|التعليقات|المصدر\s*:)", re.M)

@@ -18,9 +18,9 @@ import pytest
 
 from akhbar.contract import Article
 from akhbar_ingest.formats import SUFFIXES
-
-from conftest import BIN, REPO, RedisServer, Workers, wait_until
-from es_double import ElasticsearchDouble
+from akhbar_testkit.data import REPO
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import BIN, RedisServer, Workers, wait_until
 
 EXAMPLES = REPO / "examples"
 FORMATS = {".txt", ".html", ".htm", ".json", ".jsonl"}  # the README's "Dropping files" table

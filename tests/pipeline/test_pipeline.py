@@ -17,9 +17,9 @@ from akhbar.deadletter import list_dead, replay
 from akhbar.queues import make_app, send_jobs, send_message
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
-
-from conftest import SEEDS, RedisServer, Workers, need, wait_until
-from es_double import ElasticsearchDouble
+from akhbar_testkit.data import SEEDS, need
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import RedisServer, Workers, wait_until
 
 STAGES = ["ingest", "normalize", "enrich", "index"]
 

@@ -12,10 +12,9 @@ from akhbar.broker import fetch_key
 from akhbar.contract import SCHEMA_VERSION
 from akhbar.queues import make_app, send_jobs, task_name
 from akhbar.settings import Settings
-
-from conftest import RedisServer, wait_until
-from es_double import ElasticsearchDouble
-from index_stage import index_job, index_workers
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import RedisServer, wait_until
+from akhbar_testkit.index_stage import index_job, index_workers
 
 
 def test_index_worker_writes_again_after_redis_restarts(redis_server: RedisServer,

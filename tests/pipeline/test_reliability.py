@@ -19,10 +19,9 @@ from akhbar.contract import Envelope
 from akhbar.queues import make_app, send_jobs, send_message
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
-
-from conftest import RedisServer, Workers, wait_until
-from es_double import ElasticsearchDouble
-from index_stage import index_job, index_workers
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import RedisServer, Workers, wait_until
+from akhbar_testkit.index_stage import index_job, index_workers
 
 
 def job_ids(redis_server: RedisServer, queue: str) -> list[str]:

@@ -14,8 +14,7 @@ from redis import Redis
 from akhbar.contract import Article, Envelope, Source, article_id, utcnow
 from akhbar.queues import downstream_queues, full_queues, make_app, send_jobs
 from akhbar.settings import Settings
-
-from conftest import RedisServer, Workers, wait_until
+from akhbar_testkit.harness import RedisServer, Workers, wait_until
 
 
 def test_full_queues_names_the_queues_at_or_above_the_bound(redis_db: Redis) -> None:

@@ -16,10 +16,9 @@ from redis import Redis
 from akhbar.broker import TRANSPORT, fetch_key
 from akhbar.queues import make_app, send_jobs
 from akhbar.settings import Settings
-
-from conftest import RedisServer, Workers, wait_until
-from es_double import ElasticsearchDouble
-from index_stage import index_job, index_workers
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import RedisServer, Workers, wait_until
+from akhbar_testkit.index_stage import index_job, index_workers
 
 QUEUE = "fetchtest"
 

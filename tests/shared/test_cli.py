@@ -26,10 +26,8 @@ from akhbar.terminal import Progress
 from akhbar_index.bulk import BulkWriter
 from akhbar_index.setup import setup_elasticsearch
 from akhbar_ingest.formats import read_file
-
-from conftest import BIN, RedisServer
-from es_double import ElasticsearchDouble
-from harness import free_port
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import BIN, RedisServer, free_port
 
 FIELDS = {"id", "source", "url", "title", "body", "captions", "published_at", "published_raw",
           "language", "story_id", "duplicate_of", "ingested_at", "pipeline"}

@@ -19,9 +19,9 @@ from akhbar.cli_errors import Exit
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_ingest.formats import read_file
-
-from conftest import BIN, SHARED, RedisServer, need, wait_until
-from es_double import ElasticsearchDouble
+from akhbar_testkit.data import SHARED, need
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import BIN, RedisServer, wait_until
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 PREFIX = re.compile(r"^(ingest|normalize|enrich|index|watcher|beat) *\| ")

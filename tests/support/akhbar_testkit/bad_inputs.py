@@ -8,7 +8,8 @@ stage's messages through `process_jobs` (what each stage worker runs) down the r
 the index stage passes are the documents that would be written. Whatever escapes that code is
 recorded as a crash of its case, never raised.
 
-    python tests/bad_inputs.py --table     # starts its own redis-server; prints case → outcome
+    # starts its own redis-server; prints case → outcome
+    .venv/bin/python -m akhbar_testkit.bad_inputs --table
 """
 
 from __future__ import annotations

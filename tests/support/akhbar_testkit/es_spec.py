@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SPEC_PATH = _SHARED / "data/es-spec/elasticsearch-9.5-openapi.json"
+from akhbar_testkit.data import SHARED
+
+SPEC_PATH = SHARED / "data/es-spec/elasticsearch-9.5-openapi.json"
 
 _REF = "#/components/schemas/"
 _DEFS = "#/$defs/"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,12 @@ class Workers:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A running pipeline's redis-server, workers (every stage and the watcher) and inbox."""
+
+    redis: RedisServer
+    workers: Workers
+    inbox: Path

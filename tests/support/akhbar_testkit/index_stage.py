@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 
 from akhbar.contract import Article, Envelope, Source, article_id, utcnow
-
-from harness import RedisServer, Workers
+from akhbar_testkit.harness import RedisServer, Workers
 
 
 def index_job(url: str) -> dict[str, object]:

@@ -3,11 +3,11 @@
 The Python side reads `template.settings.analysis` from the index template and translates each
 Elasticsearch component into the Lucene factory that Elasticsearch itself wraps, with its
 parameters (inline word lists and rules are written to files in Lucene's formats).
-tests/lucene/AkhbarLucene.java is compiled with `javac` into a cache directory on first use and
-serves requests over stdin/stdout: build a `CustomAnalyzer`, analyze text, index documents in
-memory with BM25 and run match / match_phrase / dis_max / bool queries, the first two built by
-Lucene's `QueryBuilder`, which Elasticsearch's match query parser extends (tokens stacked at one
-position become a SynonymQuery in both).
+lucene/AkhbarLucene.java (beside this module) is compiled with `javac` into a cache directory on
+first use and serves requests over stdin/stdout: build a `CustomAnalyzer`, analyze text, index
+documents in memory with BM25 and run match / match_phrase / dis_max / bool queries, the first two
+built by Lucene's `QueryBuilder`, which Elasticsearch's match query parser extends (tokens stacked
+at one position become a SynonymQuery in both).
 
 Elasticsearch name (params)                 -> Lucene 8 factory (params)
   char_filter mapping (mappings)              -> mapping (file of "a" => "b" lines)
@@ -67,7 +67,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from akhbar_testkit.data import REPO
+
 TEMPLATE = REPO / "infra" / "elasticsearch" / "index-template.json"
 JAVA_SOURCE = Path(__file__).resolve().parent / "lucene" / "AkhbarLucene.java"
 JAR_DIRS = [Path(p) for p in os.environ.get("AKHBAR_LUCENE_JARS", "/usr/share/java").split(

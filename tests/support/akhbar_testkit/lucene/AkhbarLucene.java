@@ -1,4 +1,4 @@
-// Lucene side of tests/lucene_harness.py: builds analyzers, analyzes text, indexes documents
+// Lucene side of akhbar_testkit.lucene_harness: builds analyzers, analyzes text, indexes documents
 // with BM25 and runs queries. One JSON request per stdin line, one JSON answer per stdout line.
 // The Python side has already translated Elasticsearch names into Lucene factories; this file
 // knows nothing of Elasticsearch except the handful of query types the benchmark sends.
