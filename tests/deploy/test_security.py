@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from akhbar_testkit.compose import (
+    CLUSTER,
     COMPOSE,
     PROD,
     STAGES,
@@ -84,8 +85,25 @@ def _project_sources() -> list[Path]:
                   if ".venv" not in p.parts and "build" not in p.parts)
 
 
+def _qualified(node: ast.expr, imported: dict[str, str]) -> str | None:
+    """The dotted name a call target stands for, through the file's imports: `o.system` after
+    `import os as o` and `system` after `from os import system` are both `os.system`."""
+    if isinstance(node, ast.Name):
+        return imported.get(node.id, node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _qualified(node.value, imported)
+        return None if owner is None else f"{owner}.{node.attr}"
+    return None
+
+
 def _unsafe_uses(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imported: dict[str, str] = {}  # local name -> what it was imported as
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update({a.asname: a.name for a in node.names if a.asname})
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
     found = []
     for node in ast.walk(tree):
         where = f"{path.name}:{getattr(node, 'lineno', 0)}"
@@ -96,12 +114,11 @@ def _unsafe_uses(path: Path) -> list[str]:
             if node.module.split(".")[0] in UNSAFE_MODULES:
                 found.append(f"{where} from {node.module} import")
         elif isinstance(node, ast.Call):
-            fn = node.func
-            if isinstance(fn, ast.Name) and fn.id in UNSAFE_CALLS:
-                found.append(f"{where} {fn.id}()")
-            if (isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name)
-                    and (fn.value.id, fn.attr) in UNSAFE_ATTRS):
-                found.append(f"{where} {fn.value.id}.{fn.attr}()")
+            called = _qualified(node.func, imported)
+            if called in UNSAFE_CALLS:
+                found.append(f"{where} {called}()")
+            if called and tuple(called.rsplit(".", 1)) in UNSAFE_ATTRS:
+                found.append(f"{where} {called}()")
             for kw in node.keywords:
                 if kw.arg == "shell" and not (isinstance(kw.value, ast.Constant)
                                               and kw.value.value is False):
@@ -126,10 +143,13 @@ def test_unsafe_scan_detects_what_it_looks_for(tmp_path: Path) -> None:
     """Negative control for the scan above."""
     probe = tmp_path / "probe.py"
     probe.write_text("import pickle, subprocess\nimport os, yaml\nos.system('x')\neval('1')\n"
-                     "yaml.load('a')\nsubprocess.run('x', shell=True)\n", encoding="utf-8")
+                     "yaml.load('a')\nsubprocess.run('x', shell=True)\n"
+                     "import os as o\nfrom os import popen\nfrom yaml import unsafe_load as ul\n"
+                     "o.execv('x', [])\npopen('x')\nul('a')\n", encoding="utf-8")
     text = "\n".join(_unsafe_uses(probe))
     for needle in ("import pickle", "import subprocess", "os.system()", "eval()", "yaml.load()",
-                   "shell="):
+                   "shell=", "probe.py:10 os.execv()", "probe.py:11 os.popen()",
+                   "probe.py:12 yaml.unsafe_load()"):
         assert needle in text, text
 
 
@@ -146,14 +166,33 @@ def test_yaml_and_xml_are_read_safely() -> None:
 INIT_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"]  # the one-shot folder setup only
 
 
-def test_every_container_drops_privileges(merged: dict) -> None:
-    for name, svc in merged.items():
-        assert "no-new-privileges:true" in svc.get("security_opt", []), name
-        assert svc.get("cap_drop") == ["ALL"], f"{name}: cap_drop ALL"
-        assert sorted(svc.get("cap_add", [])) == (INIT_CAPS if name == "init" else []), \
-            f"{name}: cap_add {svc.get('cap_add')}"
-        assert not svc.get("privileged"), f"{name}: privileged"
-        assert svc.get("network_mode") != "host", f"{name}: host network"
+def test_every_container_drops_privileges() -> None:
+    """Every container of each stack the README starts: the base file alone, with the
+    production override and with the cluster override. Compose appends an override's cap_add
+    and security_opt to the base file's (a merged view that replaces them can hide one), so
+    what each override sets is checked on its own too."""
+    base = load_compose(COMPOSE)
+    stacks = {"docker-compose.yml": base["services"],
+              "with the prod override": merge_compose(base, load_compose(PROD))["services"],
+              "with the cluster override": merge_compose(base, load_compose(CLUSTER))["services"]}
+    for stack, services in stacks.items():
+        missing = {*OUR_SERVICES, "init", "redis", "flower", "elasticsearch", "kibana"} - set(
+            services)
+        assert not missing, f"{stack}: {missing}"
+        for name, svc in services.items():
+            where = f"{stack}: {name}"
+            assert "no-new-privileges:true" in svc.get("security_opt", []), where
+            assert svc.get("cap_drop") == ["ALL"], f"{where}: cap_drop ALL"
+            assert sorted(svc.get("cap_add", [])) == (INIT_CAPS if name == "init" else []), \
+                f"{where}: cap_add {svc.get('cap_add')}"
+            assert not svc.get("privileged"), f"{where}: privileged"
+            assert svc.get("network_mode") != "host", f"{where}: host network"
+    for path in (PROD, CLUSTER):
+        for name, svc in load_compose(path)["services"].items():
+            where = f"{path.name}: {name}"
+            assert set(svc.get("cap_add", [])) <= set(INIT_CAPS if name == "init" else []), \
+                f"{where}: cap_add {svc.get('cap_add')}"
+            assert svc.get("cap_drop", ["ALL"]) == ["ALL"], f"{where}: cap_drop"
 
 
 def test_read_only_root_filesystems(base: dict) -> None:
