@@ -31,9 +31,9 @@ import zipfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from akhbar_ingest.inbox import original_name, safe_name
 
@@ -130,7 +130,7 @@ class Ctx:
     outside: Path  # a directory beside it, whose files must not be read or changed
 
 
-Maker = Callable[[Path, Ctx], None]
+Maker = Callable[[Path, Ctx], object]  # what it returns is ignored
 
 
 @dataclass(frozen=True)
@@ -213,6 +213,11 @@ def gzip_bomb() -> bytes:
 
 def lazy(make_bytes: Callable[[], bytes]) -> Maker:
     return lambda path, ctx: path.write_bytes(make_bytes())
+
+
+def folder_with_a_file(path: Path, ctx: Ctx) -> None:
+    path.mkdir()
+    (path / "a.txt").write_text(ARTICLE)
 
 
 def symlink(target: Callable[[Ctx], Path]) -> Maker:
@@ -470,7 +475,7 @@ CASES: list[Case] = [
     Case("fifo", "pipe.txt", "a FIFO in the inbox", lambda path, ctx: os.mkfifo(path),
          LeftAlone()),
     Case("directory", "folder.txt", "a directory with a file inside",
-         lambda path, ctx: (path.mkdir(), (path / "a.txt").write_text(ARTICLE)), LeftAlone()),
+         folder_with_a_file, LeftAlone()),
 ]
 
 assert len({c.name for c in CASES}) == len(CASES)
@@ -551,7 +556,7 @@ def run(base: Path) -> dict[str, Any]:
 
     def handle(case: Case, action: Callable[[], None]) -> None:
         o, t0 = outcomes[case.name], time.perf_counter()
-        dead_before = {st: redis.llen(f"akhbar:dlq:{st}") for st in dlq_stages}
+        dead_before = {st: cast(int, redis.llen(f"akhbar:dlq:{st}")) for st in dlq_stages}
         signal.alarm(CASE_TIMEOUT_S)
         try:
             action()
@@ -562,7 +567,7 @@ def run(base: Path) -> dict[str, Any]:
             signal.alarm(0)
         for st, n in dead_before.items():
             o["dead"] += [{k: v for k, v in json.loads(raw).items() if k != "payload"}
-                          for raw in redis.lrange(f"akhbar:dlq:{st}", n, -1)]
+                          for raw in cast(list[bytes], redis.lrange(f"akhbar:dlq:{st}", n, -1))]
         o["seconds"] = round(o["seconds"] + time.perf_counter() - t0, 3)
 
     def race(case: Case) -> None:
@@ -587,14 +592,14 @@ def run(base: Path) -> dict[str, Any]:
     except Exception:
         errors.append("submit: " + traceback.format_exc())
     for message in pop_all(redis, "ingest"):
-        case = by_filed.get(original_name(Path(message["file"])))
-        if case is None:
+        filed = by_filed.get(original_name(Path(message["file"])))
+        if filed is None:
             errors.append(f"an ingest message for no case: {message!r}")
             continue
-        handle(case, lambda c=case, m=message: ingest(c, m))
+        handle(filed, partial(ingest, filed, message))
     for case in CASES:
         if case.when == "race":
-            handle(case, lambda c=case: race(c))
+            handle(case, partial(race, case))
     return {"outcomes": outcomes, "errors": errors,
             "outside_before": outside_before, "outside_after": snapshot(base, root),
             "base_entries": sorted(os.listdir(base)),
@@ -659,7 +664,7 @@ def problems(case: Case, o: dict[str, Any]) -> list[str]:
 def describe(o: dict[str, Any]) -> str:
     side = o["sidecar"]
     if o["crash"]:
-        return "CRASH: " + o["crash"].strip().splitlines()[-1]
+        return "CRASH: " + str(o["crash"]).strip().splitlines()[-1]
     if o["failed"]:
         return f"failed: {side['error'] if side else '(no sidecar)'}"
     if o["dead"]:
@@ -706,7 +711,7 @@ def main(argv: list[str] | None = None) -> int:
         base = (args.dir or tmp / "corpus").resolve()
         url = args.redis_url
         if url is None:
-            from harness import RedisServer
+            from akhbar_testkit.harness import RedisServer
             server = RedisServer(tmp / "redis")
             stack.callback(server.stop)
             url = server.url

@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -52,7 +52,7 @@ def payload_ids(payload: Any) -> set[str]:
     """Article ids in a dead-letter payload: a job, or a whole message of jobs."""
     if not isinstance(payload, dict):
         return set()
-    jobs = payload.get("jobs") if isinstance(payload.get("jobs"), list) else [payload]
+    jobs = payload["jobs"] if isinstance(payload.get("jobs"), list) else [payload]
     return {j["article"]["id"] for j in jobs if isinstance(j, dict)
             and isinstance(j.get("article"), dict) and isinstance(j["article"].get("id"), str)}
 
@@ -60,7 +60,8 @@ def payload_ids(payload: Any) -> set[str]:
 def dead_letters(t: Trial) -> dict[str, list[dict[str, Any]]]:
     """The entries of each stage's dead-letter list (akhbar:dlq:<stage>), non-empty ones only.
     (Named keys, not a SCAN: enrich's thousands of similarity keys made that a load on Redis.)"""
-    lists = {q: [json.loads(e) for e in t.redis.lrange(dlq_key(q), 0, -1)] for q in t.queues}
+    lists = {q: [json.loads(e) for e in cast(list[bytes], t.redis.lrange(dlq_key(q), 0, -1))]
+             for q in t.queues}
     return {q: entries for q, entries in lists.items() if entries}
 
 
@@ -87,7 +88,7 @@ def unacked_left(t: Trial) -> list[str]:
     """Each unacknowledged message: its queue, whether it waits for a retry delay (an ETA), and
     how many of its articles are indexed already."""
     docs, out = indexed_ids(t.es), []
-    for raw in t.redis.hvals("unacked"):
+    for raw in cast(list[bytes], t.redis.hvals("unacked")):
         message, _, queue = json.loads(raw)  # [message, exchange, routing key]
         args = json.loads(base64.b64decode(message["body"]))[0]
         ids = payload_ids(args[0]) if args else set()
@@ -123,7 +124,7 @@ def count(t: Trial, drain_s: float | None) -> dict[str, Any]:
              "error": f"{e['error_class']}: {e['message'][:300]}"}
             for s, entries in dead.items() for e in entries],
         "drain_s": None if drain_s is None else round(drain_s, 1),
-        "unacked_left": int(t.redis.hlen("unacked")),
+        "unacked_left": cast(int, t.redis.hlen("unacked")),
     }
 
 
@@ -164,6 +165,7 @@ def quiet(t: Trial) -> bool:
     with t.redis.pipeline(transaction=True) as pipe:
         for q in t.queues:
             pipe.llen(q)
-        pipe.hlen("unacked").keys(f"{FETCHING}*")
+        pipe.hlen("unacked")
+        pipe.keys(f"{FETCHING}*")
         *lengths, unacked, fetching = pipe.execute()
     return not any(lengths) and not unacked and not fetching

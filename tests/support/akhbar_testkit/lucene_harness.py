@@ -65,7 +65,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from akhbar_testkit.data import REPO
 
@@ -304,7 +304,9 @@ def translate(analysis: dict[str, Any], name: str, resources: Path) -> dict[str,
 
 
 def template_analysis(template: Path = TEMPLATE) -> dict[str, Any]:
-    return json.loads(template.read_text(encoding="utf-8"))["template"]["settings"]["analysis"]
+    analysis: dict[str, Any] = json.loads(template.read_text(encoding="utf-8"))[
+        "template"]["settings"]["analysis"]
+    return analysis
 
 
 # --- the Java process ---------------------------------------------------------------------
@@ -333,7 +335,7 @@ class Lucene:
         line = self._proc.stdout.readline()
         if not line:
             raise LuceneError(f"the Java process exited (code {self._proc.poll()})")
-        answer = json.loads(line)
+        answer: dict[str, Any] = json.loads(line)
         if "error" in answer:
             raise LuceneError(answer["error"])
         return answer
@@ -351,7 +353,8 @@ class Lucene:
         return list(analysis.get("analyzer", {}))
 
     def tokens(self, analyzer: str, text: str) -> list[dict[str, Any]]:
-        return self.request(op="analyze", analyzer=analyzer, text=text)["tokens"]
+        return cast(list[dict[str, Any]],
+                    self.request(op="analyze", analyzer=analyzer, text=text)["tokens"])
 
     def terms(self, analyzer: str, text: str) -> list[str]:
         return [t["token"] for t in self.tokens(analyzer, text)]
@@ -362,11 +365,11 @@ class Lucene:
         path = self._resources / "docs.jsonl"
         with path.open("w", encoding="utf-8") as f:
             f.writelines(json.dumps(d) + "\n" for d in docs)
-        return self.request(op="index", fields=fields, path=str(path))["docs"]
+        return int(self.request(op="index", fields=fields, path=str(path))["docs"])
 
     def search(self, queries: list[dict[str, Any]], k: int = 100) -> list[list[str]]:
         """Ids of the top `k` documents for each query (Elasticsearch query DSL subset)."""
-        return self.request(op="search", queries=queries, k=k)["hits"]
+        return cast(list[list[str]], self.request(op="search", queries=queries, k=k)["hits"])
 
     def close(self) -> None:
         if self._proc.stdin:
