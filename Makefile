@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := ingest normalize enrich index
-PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) requirements-dev.txt \
-	constraints.txt
+PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) \
+	tests/support/pyproject.toml requirements-dev.txt constraints.txt
 
 .PHONY: install test lint bench soak faults bench-search bench-ner train-ner constraints clean
 
@@ -14,7 +14,7 @@ $(VENV)/.installed: $(PROJECTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e shared $(SERVICES:%=-e services/%) \
-		-r requirements-dev.txt
+		-e tests/support -r requirements-dev.txt
 	touch $@
 
 test: install

@@ -1,5 +1,5 @@
 """What the pipeline benchmarks share: the SaudiNewsNet day as inbox records, the real pipeline's
-processes (tests/harness.py) and their settings, dropping files into its inbox, the memory and
+processes (akhbar_testkit.harness) and their settings, dropping files into its inbox, the memory and
 CPU of its workers, and printing a table."""
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from typing import Any
 import psutil
 
 from akhbar.terminal import print_table  # noqa: F401 (the bench scripts import it from here)
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import Pipeline, RedisServer, Workers, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from es_double import ElasticsearchDouble  # noqa: E402
-from harness import RedisServer, Workers, wait_until  # noqa: E402
 
 NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 STAGES = ["ingest", "normalize", "enrich", "index"]
@@ -56,13 +54,6 @@ def drop(inbox: Path, name: str, data: bytes) -> None:
     part = inbox / f".{name}.part"
     part.write_bytes(data)
     os.replace(part, inbox / name)
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    redis: RedisServer
-    workers: Workers
-    inbox: Path
 
 
 @contextmanager

@@ -34,17 +34,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from akhbar.contract import Article, Source
+from akhbar.settings import Settings
+from akhbar_enrich.stage import assign
+from akhbar_enrich.store import MemoryStore, RedisStore, SimilarityStore
+from akhbar_ingest.formats import FileRejected, record_article
+from akhbar_normalize.stage import process as normalize
+from akhbar_testkit.harness import RedisServer
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from akhbar.contract import Article, Source  # noqa: E402
-from akhbar.settings import Settings  # noqa: E402
-from akhbar_enrich.stage import assign  # noqa: E402
-from akhbar_enrich.store import MemoryStore, RedisStore, SimilarityStore  # noqa: E402
-from akhbar_ingest.formats import FileRejected, record_article  # noqa: E402
-from akhbar_normalize.stage import process as normalize  # noqa: E402
-
-from harness import RedisServer  # noqa: E402
 
 NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 LABELS = REPO / "bench" / "story_pairs.tsv"

@@ -21,23 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from common import (  # also the harness's classes: common puts tests/ on sys.path
+from common import (
     STAGES,
-    ElasticsearchDouble,
-    Workers,
     add_pipeline_options,
     drop,
     inbox_records,
     print_table,
     running_pipeline,
     tree_usage,
-    wait_until,
     warm_up,
 )
 
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_ingest.formats import read_file
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import Workers, wait_until
 
 
 class RssSampler(threading.Thread):

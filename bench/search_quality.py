@@ -31,12 +31,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from akhbar.search import search_body
+from akhbar_testkit.lucene_harness import TEMPLATE, Lucene, template_analysis
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from lucene_harness import TEMPLATE, Lucene, template_analysis  # noqa: E402
-
-from akhbar.search import search_body  # noqa: E402
 
 XQUAD = REPO.parent / "shared" / "data" / "ir" / "xquad-r-ar"
 RUNS = ["standard", "arabic_builtin", "akhbar", "akhbar_query"]

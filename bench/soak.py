@@ -1,8 +1,8 @@
 """Soak benchmark: the real Redis + Celery pipeline (a `celery worker` per stage and the inbox
 watcher, as in bench/pipeline.py) under a steady offered load for `--minutes`, sampled every
 `--every` seconds, to show whether memory, queues or latency creep over time. Elasticsearch is
-replaced at the HTTP boundary by tests/es_double.ElasticsearchDouble, a stand-in that records
-when each document arrives: the figures cover everything up to the `_bulk` request.
+replaced at the HTTP boundary by akhbar_testkit.es_double.ElasticsearchDouble, a stand-in that
+records when each document arrives: the figures cover everything up to the `_bulk` request.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--rate 20] [--every 5] [--json FILE]
                                    [--png FILE] [--concurrency enrich=2]
@@ -31,10 +31,8 @@ from typing import Any
 
 import numpy as np
 import psutil
-from common import (  # also the harness's classes: common puts tests/ on sys.path
+from common import (
     STAGES,
-    ElasticsearchDouble,
-    Pipeline,
     TreeUsage,
     add_pipeline_options,
     drop,
@@ -50,6 +48,8 @@ from matplotlib.figure import Figure
 from akhbar.contract import article_id
 from akhbar.queues import dlq_key
 from akhbar_enrich.store import MATCH_WINDOW_S
+from akhbar_testkit.es_double import ElasticsearchDouble
+from akhbar_testkit.harness import Pipeline
 
 WORKERS = ["watcher", *STAGES]
 QUEUES = ["inbox", *STAGES]  # the inbox (files waiting for the watcher), then the stage queues
@@ -222,7 +222,8 @@ def soak(records: list[dict[str, Any]], args: argparse.Namespace,
     cycles = max(producer.cycle.values()) + 1
     load = [s for s in samples if s.t - s.seconds < args.minutes * 60]
     return {
-        "stand_in": "Elasticsearch is tests/es_double.ElasticsearchDouble (HTTP test double)",
+        "stand_in": "Elasticsearch is akhbar_testkit.es_double.ElasticsearchDouble "
+                    "(HTTP test double)",
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "sent": len(sent), "cycles": cycles, "indexed": len(sent & indexed),
         "rejected": rejected, "lost": sorted(sent - indexed - set(rejected)),

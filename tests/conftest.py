@@ -1,4 +1,5 @@
-"""Shared fixtures: real data from ../shared, a real redis-server, real Celery workers."""
+"""Shared fixtures: real data from ../shared, a real redis-server. The helpers they use are in
+tests/support (the akhbar_testkit package)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from harness import BIN, RedisServer, Workers, wait_until
-
-__all__ = ["BIN", "SEEDS", "SHARED", "RedisServer", "Workers", "need", "wait_until"]
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SEEDS = SHARED / "seeds"
-
-
-def need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the developer data folder ../shared is not beside "
-                    "the repository)")
-    return path
+from akhbar_testkit.data import SEEDS, need
+from akhbar_testkit.harness import RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -41,5 +30,3 @@ def redis_db(redis_server: RedisServer) -> Iterator[Redis]:
     redis_server.client.flushall()
     yield redis_server.client
     redis_server.client.flushall()
-
-

@@ -1,0 +1,145 @@
+"""Geocoding against the packaged gazetteer, and the gazetteer rebuilt from ../shared."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from akhbar.contract import Mention
+from akhbar.orthography import search_form
+from akhbar_enrich.places import COLUMNS, gazetteer, geocode, place_key
+from akhbar_testkit.data import REPO, SHARED, need
+from akhbar_testkit.places import SEED_PLACES, km
+
+BUILD = REPO / "services" / "enrich" / "tools" / "build_gazetteer.py"
+PACKAGED = files("akhbar_enrich").joinpath("data", "gazetteer.tsv.gz")
+
+def one(name: str, *context: str) -> tuple[str | None, float, float, str]:
+    """(country, lat, lon, kind) of `name` geocoded among `context` (other mentions)."""
+    places = geocode([Mention(name=name, count=1), *(Mention(name=c, count=1) for c in context)])
+    assert places and places[0].name == name, f"{name} not geocoded"
+    p = places[0]
+    return p.country_code, p.location.lat, p.location.lon, p.kind
+
+
+def test_the_seeds_name_these_places(seeds: list[Path]) -> None:
+    text = search_form(" ".join(p.read_text(encoding="utf-8") for p in seeds))
+    assert [n for n, *_ in SEED_PLACES if search_form(n) not in text] == []
+
+
+@pytest.mark.parametrize(("name", "country", "lat", "lon"), SEED_PLACES)
+def test_seed_places_alone_and_in_their_article(name: str, country: str, lat: float,
+                                                 lon: float) -> None:
+    for context in ((), ("سوريا", "روسيا", "فرنسا")):
+        code, plat, plon, kind = one(name, *context)
+        assert (code, kind) == (country, "city")
+        assert km(lat, lon, plat, plon) < 30
+
+
+def test_places_carry_the_mention_name_count_and_ids() -> None:
+    raqqa, syria = geocode([Mention(name="الرقه", count=4), Mention(name="سوريا", count=2)])
+    assert (raqqa.name, raqqa.count, raqqa.label, raqqa.geonames_id) == ("الرقه", 4, "الرقة",
+                                                                         "172955")
+    assert (syria.kind, syria.country_code, syria.geonames_id, syria.count) == (
+        "country", "SY", None, 2)
+
+
+def test_names_not_in_the_gazetteer_give_nothing() -> None:
+    assert geocode([Mention(name="كمبيوتر", count=3), Mention(name="زززز", count=1)]) == []
+
+
+@pytest.mark.parametrize("name", ["المدينة", "مدينة", "عين", "كان", "بيان", "صور", "دوما",
+                                  "خليل", "في", "من", "قم"])
+def test_common_words_and_short_words_are_not_places(name: str) -> None:
+    assert geocode([Mention(name=name, count=1)]) == []
+
+
+def test_the_article_is_optional_both_ways() -> None:
+    # GeoNames writes الرقة with the article and موصل, خرطوم without it.
+    assert one("رقة")[0] == one("الرقة")[0] == "SY"
+    assert one("الموصل")[0] == one("موصل")[0] == "IQ"
+    assert one("الخرطوم")[0] == "SD"
+    # The article decides where the bare word is an ordinary word or a name.
+    assert one("العين")[0] == "AE"
+    assert one("الخليل")[0] == "PS"
+
+
+@pytest.mark.parametrize(("variant", "name"), [
+    ("ادلب", "إدلب"),  # hamza
+    ("حماه", "حماة"),  # ta marbuta
+    ("اللاذقيه", "اللاذقية"),
+    ("ديالي", "ديالى"),  # alef maqsura
+    ("سورية", "سوريا"),  # -ية / -يا
+    ("صنعا", "صنعاء"),  # final hamza dropped
+    ("أبو ظبي", "أبوظبي"),  # a space inside a name
+    ("مُوسْكُو", "موسكو"),  # harakat
+])
+def test_spelling_variants_meet(variant: str, name: str) -> None:
+    assert place_key(variant) == place_key(name)
+    assert one(variant)[:2] == one(name)[:2]
+
+
+def test_a_descriptor_before_a_name_is_skipped() -> None:
+    assert one("مدينة حلب")[:3] == one("حلب")[:3]
+    assert one("محافظة إدلب")[0] == "SY"
+    assert one("مدينة باريس")[0] == "FR"
+
+
+def test_countries_and_regions_are_places() -> None:
+    assert one("السعودية")[::3] == ("SA", "country")
+    assert one("تركيا")[::3] == ("TR", "country")  # the source's label is «ديك رومى»
+    assert one("ريف دمشق")[::3] == ("SY", "region")
+    assert one("القصيم")[::3] == ("SA", "region")
+
+
+def test_context_resolves_a_name_shared_by_two_countries() -> None:
+    # طرابلس: Tripoli of Libya (the larger) or of Lebanon.
+    assert one("طرابلس")[0] == "LY"
+    code, lat, lon, _ = one("طرابلس", "لبنان")
+    assert code == "LB" and km(lat, lon, 34.437, 35.850) < 30
+    # عمان: Oman the country, or Amman, capital of Jordan.
+    assert one("عمان")[::3] == ("OM", "country")
+    assert one("عمان", "مسقط")[::3] == ("OM", "country")
+    code, lat, lon, kind = one("عمان", "الأردن")
+    assert (code, kind) == ("JO", "city") and km(lat, lon, 31.955, 35.945) < 30
+    # An unambiguous city points at its country as a country does.
+    assert one("الرقة")[0] == "SY"
+    assert one("الرقة", "الجهراء")[0] == "KW"  # ar-Riqqa, Kuwait
+
+
+def test_the_arab_world_comes_before_size() -> None:
+    # بابل: Babil governorate (Iraq) or Babol, a larger Iranian city.
+    assert one("بابل")[::3] == ("IQ", "region")
+    assert one("بابل", "إيران")[::3] == ("IR", "city")
+
+
+def test_context_counts_weigh() -> None:
+    mentions = [Mention(name="طرابلس", count=1), Mention(name="لبنان", count=1),
+                Mention(name="ليبيا", count=5)]
+    assert geocode(mentions)[0].country_code == "LY"
+
+
+def test_packaged_gazetteer_shape() -> None:
+    index = gazetteer()
+    entries = [e for es in index.values() for e in es]
+    assert min(len(k) for k in index) >= 3
+    assert {e.kind for e in entries} == {"city", "region", "country"}
+    assert all(e.country.isupper() and len(e.country) == 2 for e in entries)
+    assert len({(e.kind, e.id) for e in entries}) > 1500
+    assert PACKAGED.read_bytes()[:2] == b"\x1f\x8b"
+    header = gzip.decompress(PACKAGED.read_bytes()).decode().split("\n", 1)[0]
+    assert tuple(header.split("\t")) == COLUMNS
+
+
+def test_build_script_reproduces_the_packaged_gazetteer(tmp_path: Path) -> None:
+    data = need(SHARED / "data" / "gazetteer")
+    out = tmp_path / "gazetteer.tsv.gz"
+    subprocess.run([sys.executable, str(BUILD), str(data), "--out", str(out)], check=True,
+                   capture_output=True)
+    assert out.read_bytes() == PACKAGED.read_bytes(), (
+        "the packaged gazetteer is stale: python services/enrich/tools/build_gazetteer.py")
