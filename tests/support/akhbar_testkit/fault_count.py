@@ -152,10 +152,11 @@ def forget_when_quiet(t: Trial) -> None:
     """Have the double forget once no message is left anywhere: none waiting in a stage queue,
     being fetched (akhbar.upstream.kombu_redis's fetch lists) or held unacknowledged.
     Forgetting as soon as the warm-up was indexed let a second copy of it still on its way be
-    indexed afterwards and counted as an id never sent. At-least-once delivery allows that copy: the workers start
-    together, and a worker's Reclaim puts back what another one, too busy to answer within a
-    second, is fetching. Under backpressure each message is its own slow _bulk request, so the
-    copy could not share the first one's request (test_faults_harness.py)."""
+    indexed afterwards and counted as an id never sent. At-least-once delivery allows that
+    copy: the workers start together, and a worker's Reclaim puts back what another one, too
+    busy to answer within a second, is fetching. Under backpressure each message is its own
+    slow _bulk request, so the copy could not share the first one's request
+    (test_faults_harness.py)."""
     wait_until(lambda: quiet(t), 120, "no message left after the warm-up")
     t.es.forget()
 
