@@ -18,6 +18,8 @@ from typing import Any
 
 from redis import Redis
 
+from akhbar.run import worker_argv
+
 BIN = Path(sys.executable).parent
 
 
@@ -98,10 +100,9 @@ class Workers:
     def start_stage(self, stage: str, concurrency: int = 1,
                     env: dict[str, str] | None = None) -> None:
         """`env`: variables for this worker only, on top of the common ones."""
-        self._start(stage, [str(BIN / "celery"), "-A", f"akhbar_{stage}.tasks", "worker",
-                            "-Q", stage, "--concurrency", str(concurrency), "--pool", "prefork",
-                            "--hostname", f"{stage}@test", "--loglevel", "INFO",
-                            "--without-gossip", "--without-mingle"], env or {})
+        self._start(stage, [*worker_argv(stage, concurrency, "INFO", f"{stage}@test"),
+                            "--pool", "prefork", "--without-gossip", "--without-mingle"],
+                    env or {})
 
     def start_watcher(self) -> None:
         self._start("watcher", [str(BIN / "akhbar"), "watch"], {})

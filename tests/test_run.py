@@ -131,7 +131,7 @@ def test_a_child_that_dies_stops_the_pipeline(env: tuple[dict[str, str], Elastic
     try:
         wait_until(lambda: "enrich@" in run.out.read_text() and " ready." in
                    run.out.read_text(), 120, "the enrich worker")
-        enrich = run.child("akhbar_enrich.tasks")
+        enrich = run.child("enrich@%h")
         assert len(enrich.children()) == 2  # --concurrency enrich=2: its pool
         started = run.children()
         os.kill(enrich.pid, signal.SIGKILL)
@@ -154,5 +154,5 @@ def test_refuses_to_start_on_an_unknown_stage_or_a_missing_worker(
                            timeout=60)
     assert route.returncode == Exit.CONFIG and route.stdout == ""
     assert route.stderr.strip() == (
-        "akhbar: no worker module akhbar_nosuch.tasks: install the package of each stage of "
-        "the route (AKHBAR_ROUTE=normalize,nosuch,index)")
+        "akhbar: no stage nosuch installed: install the package of each stage of the route "
+        "(AKHBAR_ROUTE=normalize,nosuch,index)")

@@ -4,6 +4,10 @@ A stage package registers a factory under the `akhbar.stages` entry-point group.
 receives a `StageContext` and returns the stage's pure `process(article) -> article` function.
 State a stage keeps across articles lives in Redis when the context has a client (workers),
 in memory when it has none (in-process runs).
+
+A stage's worker runs the generic Celery app `akhbar.stage_app`, unless its package registers
+a Celery module of its own under the `akhbar.workers` entry-point group (ingest, which has no
+stage function; index, which writes in batches).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from akhbar.settings import Settings
 ProcessFn = Callable[[Article], Article]
 STAGE_GROUP = "akhbar.stages"
 SOURCE_GROUP = "akhbar.sources"
+WORKER_GROUP = "akhbar.workers"
+STAGE_APP = "akhbar.stage_app"
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,16 @@ def load_stage(name: str, ctx: StageContext) -> ProcessFn:
         raise LookupError(f"no stage {name!r} installed (installed: {installed})")
     factory = next(iter(found)).load()
     return factory(ctx)
+
+
+def worker_module(stage: str) -> str | None:
+    """The module `celery -A` starts the stage's worker with: its package's own (the
+    `akhbar.workers` entry point), else the generic STAGE_APP for a stage registered under
+    `akhbar.stages`; None when no installed package provides the stage."""
+    own = entry_points(group=WORKER_GROUP, name=stage)
+    if own:
+        return str(next(iter(own)).value)
+    return STAGE_APP if entry_points(group=STAGE_GROUP, name=stage) else None
 
 
 def run_stage(stage: str, process: ProcessFn, article: Article) -> Article:

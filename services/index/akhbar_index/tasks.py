@@ -1,5 +1,9 @@
 """Celery glue for index (`celery -A akhbar_index.tasks worker -Q index`).
 
+Importing this module reads no settings: Celery asks for its `app` when the worker starts (`-A`
+looks the attribute up), and `worker_app` builds it then, with the worker's `settings`, `rt`
+and `pause` below.
+
 Messages are buffered by celery-batches and their jobs written together (bulk.py): a batch is
 flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
 `bulk_flush_s`. With late acks a batch is acknowledged only after it returns (and put back on
@@ -19,10 +23,10 @@ import logging
 from collections.abc import Collection
 from contextlib import ExitStack
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from typing import Any
 
-from celery import bootsteps
+from celery import Celery, bootsteps
 from celery_batches import Batches, SimpleRequest
 from celery_batches.trace import apply_batches_task
 from elasticsearch import ApiError, Elasticsearch, TransportError
@@ -31,7 +35,7 @@ from redis import Redis
 from akhbar.contract import ContractError, Envelope
 from akhbar.es import make_client
 from akhbar.queues import make_app, send_jobs, task_name
-from akhbar.settings import get_settings, redact_url
+from akhbar.settings import Settings, get_settings, redact_url
 from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
 from akhbar_index.outage import Pause, describe, probe
@@ -39,15 +43,12 @@ from akhbar_index.setup import SetupError, setup_elasticsearch
 
 STAGE = "index"
 log = logging.getLogger(__name__)
-settings = get_settings()
-app = make_app("akhbar_index", settings)
-# Batches count messages; a message carries up to jobs_per_message documents.
-FLUSH_MESSAGES = -(-settings.bulk_size // settings.jobs_per_message)
-# celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
-app.conf.worker_prefetch_multiplier = FLUSH_MESSAGES * 2
-rt = StageRuntime(STAGE, settings)
+# Set by worker_app when the worker starts.
+settings: Settings
+app: Celery
+rt: StageRuntime
 # In the worker's main process: reported to by each batch, asked before each fetch.
-pause = Pause(settings, partial(probe, settings))
+pause: Pause
 
 
 @lru_cache(maxsize=1)
@@ -127,11 +128,30 @@ class ElasticsearchGate(bootsteps.StartStopStep):
         channel.fetch_gate = gate
 
 
-app.steps["consumer"].add(ElasticsearchGate)
+@cache
+def worker_app() -> Celery:
+    """The index worker's app, with the settings of its environment."""
+    global settings, app, rt, pause
+    settings = get_settings()
+    app = make_app("akhbar_index", settings)
+    # Batches count messages; a message carries up to jobs_per_message documents.
+    flush_messages = -(-settings.bulk_size // settings.jobs_per_message)
+    # celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
+    app.conf.worker_prefetch_multiplier = flush_messages * 2
+    rt = StageRuntime(STAGE, settings)
+    pause = Pause(settings, partial(probe, settings))
+    app.steps["consumer"].add(ElasticsearchGate)
+    app.task(name=task_name(STAGE), base=ReliableBatches, acks_late=True,
+             flush_every=flush_messages, flush_interval=settings.bulk_flush_s)(index_batch)
+    return app
 
 
-@app.task(name=task_name(STAGE), base=ReliableBatches, acks_late=True,
-          flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
+def __getattr__(name: str) -> Celery:
+    if name == "app":  # what `celery -A akhbar_index.tasks` looks up before worker_app ran
+        return worker_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def index_batch(requests: list[SimpleRequest]) -> Settled:
     """Every job indexed, dead-lettered or sent back (see ReliableBatches)."""
     with ExitStack() as stack:
