@@ -16,6 +16,8 @@ from typing import Any
 
 import psutil
 
+from akhbar.queues import stage_queues
+from akhbar.settings import Settings
 from akhbar.terminal import print_table  # noqa: F401 (the bench scripts import it from here)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +27,7 @@ from es_double import ElasticsearchDouble  # noqa: E402
 from harness import RedisServer, Workers, wait_until  # noqa: E402
 
 NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
-STAGES = ["ingest", "normalize", "enrich", "index"]
+STAGES = stage_queues(Settings())  # ingest, then the route
 
 
 def concurrency(text: str) -> dict[str, int]:

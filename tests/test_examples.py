@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from akhbar.contract import Article
+from akhbar.queues import stage_queues
+from akhbar.settings import Settings
 from akhbar_ingest.formats import SUFFIXES
 
 from conftest import BIN, REPO, RedisServer, Workers, wait_until
@@ -24,7 +26,7 @@ from es_double import ElasticsearchDouble
 
 EXAMPLES = REPO / "examples"
 FORMATS = {".txt", ".html", ".htm", ".json", ".jsonl"}  # the README's "Dropping files" table
-STAGES = ["ingest", "normalize", "enrich", "index"]
+STAGES = stage_queues(Settings())  # ingest, then the route
 CP1256 = "02-irbid-water-republished-windows-1256.txt"
 
 # Each sample file and the titles of its documents, in file order (the order of the output).

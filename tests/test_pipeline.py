@@ -14,14 +14,14 @@ import pytest
 
 from akhbar.contract import Envelope, article_id
 from akhbar.deadletter import list_dead, replay
-from akhbar.queues import make_app, send_jobs, send_message
+from akhbar.queues import make_app, send_jobs, send_message, stage_queues
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
 
 from conftest import SEEDS, RedisServer, Workers, need, wait_until
 from es_double import ElasticsearchDouble
 
-STAGES = ["ingest", "normalize", "enrich", "index"]
+STAGES = stage_queues(Settings())  # ingest, then the route
 
 
 class Pipeline:

@@ -1,0 +1,145 @@
+"""Adding a stage is its own package, its place in the route and its compose service
+(DESIGN.md, How to add a stage), shown with tests/plugins/akhbar_kashida: installed outside
+the project (offline, as a separate package), named by nothing in the repository but its own
+folder, this test and DESIGN.md; run through real Celery workers on a route that includes it;
+and given a compose service by the block DESIGN.md gives."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_deploy_files import (
+    COMPOSE,
+    ROOT,
+    _validate_compose,
+    check_jsonschema,  # noqa: F401 (fixture)
+    load_compose,
+)
+
+from akhbar.queues import stage_queues
+from akhbar.settings import Settings
+from akhbar.stages import STAGE_APP, worker_module
+
+from conftest import RedisServer, Workers, wait_until
+from es_double import ElasticsearchDouble
+
+PLUGIN = ROOT / "tests" / "plugins" / "akhbar_kashida"
+STAGE = "kashida"
+ROUTE = ["normalize", STAGE, "enrich", "index"]
+DESIGN = ROOT / "DESIGN.md"
+TITLE = "افتتـــاح مستشفـى جديد في الرياض"  # with kashida, as justified text has it
+BODY = "افتتحت وزارة الصحـــة اليوم مستشفى جديدا في مدينة الرياض يضم مئتي سرير."
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The stage package installed into a folder of its own (offline, from a copy: no build/
+    left in the repository), visible to this process as to the workers given PYTHONPATH."""
+    root = tmp_path_factory.mktemp("kashida")
+    site, source = root / "site", Path(shutil.copytree(PLUGIN, root / PLUGIN.name))
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(site), str(source)],
+        capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr
+    assert worker_module(STAGE) is None  # not installed in the test environment itself
+    sys.path.insert(0, str(site))
+    try:
+        yield site
+    finally:
+        sys.path.remove(str(site))
+
+
+def test_the_installed_stage_runs_in_the_generic_worker(plugin_site: Path) -> None:
+    assert worker_module(STAGE) == STAGE_APP
+
+
+def test_an_article_passes_through_the_new_stage(plugin_site: Path, redis_server: RedisServer,
+                                                 tmp_path: Path) -> None:
+    """Real redis-server and `celery worker` processes: the new stage, on the route between
+    normalize and enrich, changes the article and leaves its trace step; no stage list of the
+    project names it."""
+    redis_server.client.flushall()
+    inbox, logs = tmp_path / "inbox", tmp_path / "logs"
+    logs.mkdir()
+    with ElasticsearchDouble() as es:
+        env = {**os.environ, "AKHBAR_REDIS_URL": redis_server.url, "AKHBAR_ES_URL": es.url,
+               "AKHBAR_INBOX": str(inbox), "AKHBAR_INBOX_STABLE_SECONDS": "0.3",
+               "AKHBAR_BULK_FLUSH_S": "0.3", "AKHBAR_ROUTE": ",".join(ROUTE),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_site),
+                                                           os.environ.get("PYTHONPATH")]))}
+        stages = stage_queues(Settings(route=ROUTE))
+        assert stages == ["ingest", *ROUTE]
+        workers = Workers(env, logs)
+        try:
+            for stage in stages:
+                workers.start_stage(stage)
+            workers.start_watcher()
+            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            (inbox / ".a.txt.part").write_text(f"{TITLE}\n{BODY}\n", encoding="utf-8")
+            (inbox / ".a.txt.part").rename(inbox / "a.txt")
+            try:
+                wait_until(lambda: es.docs, 120, "the document indexed")
+            except AssertionError:
+                raise AssertionError(workers.logs()) from None
+        finally:
+            workers.stop()
+    [doc] = es.docs.values()
+    assert [s["stage"] for s in doc["pipeline"]] == stages
+    assert doc["title"] == "افتتاح مستشفى جديد في الرياض"
+    assert doc["body"] == "افتتحت وزارة الصحة اليوم مستشفى جديدا في مدينة الرياض يضم مئتي سرير."
+    assert doc["language"] == "ar" and doc["story_id"]  # enrich ran after it
+    assert "\u0640" not in doc["normalized"]["title"] + doc["normalized"]["body"]
+    assert not any(redis_server.client.llen(f"akhbar:dlq:{s}") for s in stages)
+    redis_server.client.flushall()
+
+
+def _design_compose_block() -> str:
+    section = DESIGN.read_text(encoding="utf-8").split("\n## How to add a stage\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    [block] = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    return textwrap.dedent(block)
+
+
+def test_the_documented_compose_block_makes_a_stage_service(check_jsonschema: str,  # noqa: F811
+                                                            tmp_path: Path) -> None:
+    """DESIGN.md's compose service, named for the new stage and added under `services:`, is a
+    valid service: the stage worker block, building the stage's image from the one Dockerfile,
+    like normalize's."""
+    block = _design_compose_block().replace("translate", STAGE)
+    assert len(block.strip().splitlines()) == 3, block
+    text = COMPOSE.read_text(encoding="utf-8")
+    assert text.count("\nservices:\n") == 1
+    extended = tmp_path / "docker-compose.yml"
+    extended.write_text(text.replace("\nservices:\n",
+                                     "\nservices:\n" + textwrap.indent(block, "  "), 1),
+                        encoding="utf-8")
+    result = _validate_compose(check_jsonschema, extended)
+    assert result.returncode == 0, result.stdout + result.stderr
+    services = load_compose(extended)["services"]
+    new, normalize = services[STAGE], services["normalize"]
+    assert new["build"] == {"context": ".", "args": {"STAGE": STAGE}}
+    assert {k: v for k, v in new.items() if k != "build"} == \
+        {k: v for k, v in normalize.items() if k != "build"}
+    assert set(services) - set(load_compose(COMPOSE)["services"]) == {STAGE}
+
+
+def test_nothing_else_in_the_repository_names_the_new_stage() -> None:
+    """Every list of stages is derived from the route: only the stage's own folder, this test
+    and DESIGN.md (which names it as the example) mention it."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if files.returncode != 0:
+        pytest.skip(f"not a git checkout: {files.stderr.strip()}")
+    naming = {f for f in files.stdout.splitlines()
+              if (ROOT / f).is_file() and STAGE in (ROOT / f).read_text(errors="replace")}
+    inside = {f for f in naming if f.startswith("tests/plugins/akhbar_kashida/")}
+    assert inside and naming - inside == {"tests/test_new_stage.py", "DESIGN.md"}, naming
