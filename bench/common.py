@@ -81,10 +81,7 @@ def running_pipeline(workdir: Path, es: ElasticsearchDouble, args: argparse.Name
     (workdir / "logs").mkdir()
     workers = Workers(env | (extra_env or {}), workdir / "logs")
     try:
-        for stage in STAGES:
-            workers.start_stage(stage, args.concurrency.get(stage, 1))
-        workers.start_watcher()
-        wait_until(inbox.exists, 60, "the inbox watcher")
+        workers.start_pipeline(STAGES, inbox, args.concurrency, timeout=60)
         yield Pipeline(redis, workers, inbox)
     finally:
         workers.stop()

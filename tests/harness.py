@@ -107,6 +107,15 @@ class Workers:
     def start_watcher(self) -> None:
         self._start("watcher", [str(BIN / "akhbar"), "watch"], {})
 
+    def start_pipeline(self, stages: list[str], inbox: Path,
+                       concurrency: dict[str, int] | None = None, timeout: float = 30) -> None:
+        """A worker per stage (`concurrency` processes, default 1) and the inbox watcher, once
+        it has created `inbox`."""
+        for stage in stages:
+            self.start_stage(stage, (concurrency or {}).get(stage, 1))
+        self.start_watcher()
+        wait_until(inbox.exists, timeout, "the watcher to create the inbox")
+
     def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         self.commands[name] = cmd, env
         with (self.logdir / f"{name}.log").open("ab") as log:

@@ -197,10 +197,7 @@ def indexed(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
                            "AKHBAR_INBOX_STABLE_SECONDS": "0.3", "AKHBAR_BULK_FLUSH_S": "0.3"},
                           logs)
         try:
-            for stage in STAGES:
-                workers.start_stage(stage)
-            workers.start_watcher()
-            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            workers.start_pipeline(STAGES, inbox)
             for path in sample_files():
                 shutil.copyfile(path, inbox / path.name)
             try:

@@ -80,10 +80,7 @@ def test_an_article_passes_through_the_new_stage(plugin_site: Path, redis_server
         assert stages == ["ingest", *ROUTE]
         workers = Workers(env, logs)
         try:
-            for stage in stages:
-                workers.start_stage(stage)
-            workers.start_watcher()
-            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            workers.start_pipeline(stages, inbox)
             (inbox / ".a.txt.part").write_text(f"{TITLE}\n{BODY}\n", encoding="utf-8")
             (inbox / ".a.txt.part").rename(inbox / "a.txt")
             try:

@@ -59,10 +59,7 @@ def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
                "AKHBAR_BULK_FLUSH_S": "0.3", "AKHBAR_RETRY_BACKOFF_S": "0.2"}
         workers = Workers(env, logs)
         try:
-            for stage in STAGES:
-                workers.start_stage(stage)
-            workers.start_watcher()
-            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            workers.start_pipeline(STAGES, inbox)
             yield Pipeline(inbox, es, redis_server, workers)
         finally:
             workers.stop()
