@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from test_deploy_files import (
     COMPOSE,
+    PROD,
     ROOT,
     _validate_compose,
     check_jsonschema,  # noqa: F401 (fixture)
     load_compose,
+    merge_compose,
 )
 
 from akhbar.queues import stage_queues
@@ -99,34 +101,44 @@ def test_an_article_passes_through_the_new_stage(plugin_site: Path, redis_server
     redis_server.client.flushall()
 
 
-def _design_compose_block() -> str:
+def _design_compose_blocks() -> list[str]:
+    """The YAML blocks of DESIGN.md's How to add a stage, for the new stage."""
     section = DESIGN.read_text(encoding="utf-8").split("\n## How to add a stage\n", 1)[1]
     section = section.split("\n## ", 1)[0]
-    [block] = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
-    return textwrap.dedent(block)
+    return [textwrap.dedent(block).replace("translate", STAGE)
+            for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)]
 
 
-def test_the_documented_compose_block_makes_a_stage_service(check_jsonschema: str,  # noqa: F811
+def _with_service(path: Path, block: str, out: Path) -> Path:
+    """The compose file at `path` with `block` added first under `services:`."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count("\nservices:\n") == 1, path
+    out.write_text(text.replace("\nservices:\n", "\nservices:\n" + textwrap.indent(block, "  "),
+                                1), encoding="utf-8")
+    return out
+
+
+def test_the_documented_compose_blocks_make_a_stage_service(check_jsonschema: str,  # noqa: F811
                                                             tmp_path: Path) -> None:
-    """DESIGN.md's compose service, named for the new stage and added under `services:`, is a
-    valid service: the stage worker block, building the stage's image from the one Dockerfile,
-    like normalize's."""
-    block = _design_compose_block().replace("translate", STAGE)
-    assert len(block.strip().splitlines()) == 3, block
-    text = COMPOSE.read_text(encoding="utf-8")
-    assert text.count("\nservices:\n") == 1
-    extended = tmp_path / "docker-compose.yml"
-    extended.write_text(text.replace("\nservices:\n",
-                                     "\nservices:\n" + textwrap.indent(block, "  "), 1),
-                        encoding="utf-8")
-    result = _validate_compose(check_jsonschema, extended)
+    """DESIGN.md's compose service (three lines) and its production Redis password (two),
+    named for the new stage and added under `services:`, make a valid service in the
+    development and the production stack: the stage worker block, building the stage's image
+    from the one Dockerfile, exactly as normalize's."""
+    dev_block, prod_block = _design_compose_blocks()
+    assert [len(b.strip().splitlines()) for b in (dev_block, prod_block)] == [3, 2]
+    dev = _with_service(COMPOSE, dev_block, tmp_path / "docker-compose.yml")
+    prod = _with_service(PROD, prod_block, tmp_path / "docker-compose.prod.yml")
+    result = _validate_compose(check_jsonschema, dev)
     assert result.returncode == 0, result.stdout + result.stderr
-    services = load_compose(extended)["services"]
-    new, normalize = services[STAGE], services["normalize"]
-    assert new["build"] == {"context": ".", "args": {"STAGE": STAGE}}
-    assert {k: v for k, v in new.items() if k != "build"} == \
-        {k: v for k, v in normalize.items() if k != "build"}
-    assert set(services) - set(load_compose(COMPOSE)["services"]) == {STAGE}
+    stacks = {"dev": load_compose(dev)["services"],
+              "prod": merge_compose(load_compose(dev), load_compose(prod))["services"]}
+    for stack, services in stacks.items():
+        new, normalize = services[STAGE], services["normalize"]
+        assert new["build"] == {"context": ".", "args": {"STAGE": STAGE}}, stack
+        assert {k: v for k, v in new.items() if k != "build"} == \
+            {k: v for k, v in normalize.items() if k != "build"}, stack
+    before = merge_compose(load_compose(COMPOSE), load_compose(PROD))["services"]
+    assert set(stacks["prod"]) - set(before) == {STAGE}
 
 
 def test_nothing_else_in_the_repository_names_the_new_stage() -> None:
@@ -140,3 +152,25 @@ def test_nothing_else_in_the_repository_names_the_new_stage() -> None:
               if (ROOT / f).is_file() and STAGE in (ROOT / f).read_text(errors="replace")}
     inside = {f for f in naming if f.startswith("tests/plugins/akhbar_kashida/")}
     assert inside and naming - inside == {"tests/test_new_stage.py", "DESIGN.md"}, naming
+
+
+@pytest.mark.parametrize(("queue", "why"), [
+    (STAGE, "stage 'kashida' is not installed"),  # not in this environment (no PYTHONPATH)
+    ("index", "has a worker of its own (akhbar_index.tasks)"),
+])
+def test_the_generic_worker_refuses_a_stage_it_cannot_run(queue: str, why: str) -> None:
+    """Refused before the worker connects or consumes anything: a stage without a package would
+    dead-letter every job, and index run without its batching would write nothing."""
+    result = subprocess.run([sys.executable, "-m", "celery", "-A", STAGE_APP, "worker", "-Q",
+                             queue, "--pool", "solo"], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "AKHBAR_REDIS_URL":
+                                              "redis://127.0.0.1:1/0"})
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert why in result.stderr, result.stderr
+
+
+def test_akhbar_worker_refuses_a_stage_off_the_route() -> None:
+    result = subprocess.run([sys.executable, "-m", "akhbar", "worker", STAGE],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "no stage 'kashida' on the route" in result.stderr, \
+        result.stderr
