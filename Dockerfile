@@ -34,7 +34,7 @@ USER 10001:10001
 # command (compose gives the watcher and beat their own), it runs under umask 002.
 ENTRYPOINT ["/bin/sh", "-c", "umask 002 && exec \"$@\"", "sh"]
 
-# The stage's Celery worker (akhbar.run.worker_argv): its queue, node name <stage>@<host>,
+# The stage's Celery worker (akhbar.stages.worker_argv): its queue, node name <stage>@<host>,
 # AKHBAR_<STAGE>_CONCURRENCY processes. Celery's warm shutdown on SIGTERM lets running tasks
 # finish (late acks; see stop_grace_period).
 CMD ["sh", "-c", "exec akhbar worker \"$AKHBAR_STAGE\""]

@@ -18,7 +18,7 @@ from typing import Any
 
 from redis import Redis
 
-from akhbar.run import worker_argv
+from akhbar.stages import worker_argv
 
 BIN = Path(sys.executable).parent
 

@@ -389,8 +389,8 @@ def test_worker_commands(services: dict, stage: str, monkeypatch: pytest.MonkeyP
     """A stage container runs the image's command, `akhbar worker $AKHBAR_STAGE` (the build
     argument), which runs the stage's Celery worker with AKHBAR_<STAGE>_CONCURRENCY processes
     as the compose file passes it."""
-    from akhbar.run import worker_argv
     from akhbar.settings import stage_concurrency
+    from akhbar.stages import worker_argv
 
     svc = services[stage]
     env = svc["environment"]

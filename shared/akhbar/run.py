@@ -37,7 +37,7 @@ from akhbar.cli import check_stage, redis_client
 from akhbar.cli_errors import CliError, Exit, explain
 from akhbar.queues import INGEST, stage_queues
 from akhbar.settings import Settings, redact_url, stage_concurrency
-from akhbar.stages import worker_module
+from akhbar.stages import CELERY, worker_argv, worker_module
 from akhbar.terminal import say
 
 GRACE_S = 60.0  # as the compose file's stop_grace_period
@@ -74,20 +74,6 @@ class Child:
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
-
-
-CELERY = [sys.executable, "-m", "celery"]
-
-
-def worker_argv(stage: str, concurrency: int, loglevel: str, hostname: str | None = None
-                ) -> list[str]:
-    """The `celery worker` command line of a stage (its node name `<stage>@<host>` unless
-    `hostname` is given); a LookupError when no installed package provides the stage."""
-    module = worker_module(stage)
-    if module is None:
-        raise LookupError(f"no stage {stage!r} installed")
-    return [*CELERY, "-A", module, "worker", "-Q", stage, "--concurrency", str(concurrency),
-            "--hostname", hostname or f"{stage}@%h", "--loglevel", loglevel.upper()]
 
 
 def plan(s: Settings, concurrency: dict[str, int], state_dir: Path, watch: bool = True,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -59,6 +60,21 @@ def worker_module(stage: str) -> str | None:
     if own:
         return str(next(iter(own)).value)
     return STAGE_APP if entry_points(group=STAGE_GROUP, name=stage) else None
+
+
+CELERY = [sys.executable, "-m", "celery"]
+
+
+def worker_argv(stage: str, concurrency: int, loglevel: str, hostname: str | None = None
+                ) -> list[str]:
+    """The `celery worker` command line of a stage (its node name `<stage>@<host>` unless
+    `hostname` is given): `akhbar worker`, `akhbar run` and the tests' harness start workers
+    with it. A LookupError when no installed package provides the stage."""
+    module = worker_module(stage)
+    if module is None:
+        raise LookupError(f"no stage {stage!r} installed")
+    return [*CELERY, "-A", module, "worker", "-Q", stage, "--concurrency", str(concurrency),
+            "--hostname", hostname or f"{stage}@%h", "--loglevel", loglevel.upper()]
 
 
 def run_stage(stage: str, process: ProcessFn, article: Article) -> Article:
