@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SERVICES := ingest normalize enrich index
+SERVICES := $(notdir $(wildcard services/*))
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) \
 	tests/support/pyproject.toml requirements-dev.txt constraints.txt
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import psutil
 
+from akhbar.settings import Settings
 from akhbar.terminal import print_table  # noqa: F401 (the bench scripts import it from here)
 from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import Pipeline, RedisServer, Workers, wait_until
@@ -23,7 +24,9 @@ from akhbar_testkit.harness import Pipeline, RedisServer, Workers, wait_until
 REPO = Path(__file__).resolve().parents[1]
 
 NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
-STAGES = ["ingest", "normalize", "enrich", "index"]
+# Ingest, then the route: akhbar.queues.stage_queues, not imported here because it would load
+# Celery into the bench process, whose RSS is the in-process run's figure.
+STAGES = ["ingest", *Settings().route]
 
 
 def concurrency(text: str) -> dict[str, int]:
@@ -70,10 +73,7 @@ def running_pipeline(workdir: Path, es: ElasticsearchDouble, args: argparse.Name
     (workdir / "logs").mkdir()
     workers = Workers(env | (extra_env or {}), workdir / "logs")
     try:
-        for stage in STAGES:
-            workers.start_stage(stage, args.concurrency.get(stage, 1))
-        workers.start_watcher()
-        wait_until(inbox.exists, 60, "the inbox watcher")
+        workers.start_pipeline(STAGES, inbox, args.concurrency, timeout=60)
         yield Pipeline(redis, workers, inbox)
     finally:
         workers.stop()

@@ -247,6 +247,7 @@ def install_tripwire(t: Trial) -> None:
                     str(copy_of(TRIPWIRE, t.workdir))], check=True, timeout=300)
     t.extra["bug_id"] = bug = sorted(t.expected)[len(t.expected) // 2]
     t.extra["site"] = str(site)
+    sys.path.append(str(site))  # so that the harness finds the stage too (its worker module)
     t.pipe.workers.start_stage("tripwire", env={"PYTHONPATH": str(site), "TRIPWIRE_IDS": bug})
 
 

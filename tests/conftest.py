@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from akhbar_testkit.compose import find_executable
 from akhbar_testkit.data import SEEDS, need
 from akhbar_testkit.harness import RedisServer
 
@@ -30,3 +31,11 @@ def redis_db(redis_server: RedisServer) -> Iterator[Redis]:
     redis_server.client.flushall()
     yield redis_server.client
     redis_server.client.flushall()
+
+
+@pytest.fixture(scope="session")
+def check_jsonschema() -> str:
+    exe = find_executable("check-jsonschema")
+    if exe is None:
+        pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
+    return exe

@@ -6,6 +6,8 @@
   (akhbar_ingest.sources; feeds declared in AKHBAR_FEEDS_FILE).
 - `akhbar.readers`: a `Reader` of inbox files, `read_file(path, …) -> ReadResult`: the inbox
   worker and `akhbar process` use the one named `inbox` (akhbar_ingest.formats).
+- `akhbar.workers`: the Celery module (`celery -A`) of a stage with glue of its own (ingest,
+  index); a stage without one runs in the generic `akhbar.stage_app` (akhbar.stages).
 - `akhbar.commands`: a `CommandRegistrar` adding subcommands to the `akhbar` command
   (akhbar.cli).
 """
@@ -27,6 +29,7 @@ if TYPE_CHECKING:  # the types of the packages that implement the protocols
 STAGE_GROUP = "akhbar.stages"
 SOURCE_GROUP = "akhbar.sources"
 READER_GROUP = "akhbar.readers"
+WORKER_GROUP = "akhbar.workers"
 COMMAND_GROUP = "akhbar.commands"
 
 
@@ -59,6 +62,13 @@ class CommandRegistrar(Protocol):
 
 def installed(group: str) -> list[str]:
     return sorted(ep.name for ep in entry_points(group=group))
+
+
+def registered(group: str, name: str) -> str | None:
+    """What `name` is registered as in `group` (its object reference), not loaded; None if
+    nothing is."""
+    found = entry_points(group=group, name=name)
+    return next(iter(found)).value if found else None
 
 
 def load(group: str, name: str, what: str, error: type[Exception] = LookupError) -> Any:

@@ -1,7 +1,7 @@
 """`akhbar run`: the whole pipeline on one machine, without Docker.
 
 Starts as child processes one `celery worker` per stage (ingest, then every stage of
-AKHBAR_ROUTE, each from its package's `akhbar_<stage>.tasks` module), the inbox watcher
+AKHBAR_ROUTE, each with its Celery app: akhbar.stages.worker_module), the inbox watcher
 (`akhbar watch`) and the feed scheduler (celery beat, its schedule file in a temporary
 directory), against AKHBAR_REDIS_URL and AKHBAR_ES_URL, and prints their log lines prefixed
 with their names. Redis unreachable at start is fatal (nothing could work); Elasticsearch
@@ -12,6 +12,9 @@ shutdown (running tasks finish; messages not acknowledged go back to their queue
 and is killed after the grace period (at once on a second Ctrl-C). A child that ends by itself
 stops the whole pipeline with exit code 5 (Exit.STOPPED) rather than being restarted here: a
 crash loop is not hidden, and a supervisor (systemd, compose) is the place for restarts.
+
+`akhbar worker STAGE` runs one stage's worker in the foreground with the same command line (the
+images' command).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -34,7 +36,8 @@ from typing import Any, TextIO
 from akhbar.cli import check_stage, redis_client
 from akhbar.cli_errors import CliError, Exit, explain
 from akhbar.queues import INGEST, stage_queues
-from akhbar.settings import Settings, redact_url
+from akhbar.settings import Settings, redact_url, stage_concurrency
+from akhbar.stages import CELERY, worker_argv, worker_module
 from akhbar.terminal import say
 
 GRACE_S = 60.0  # as the compose file's stop_grace_period
@@ -53,6 +56,12 @@ def register(sub: Any) -> None:
                    help=f"on stop, how long running tasks may take before their worker is "
                         f"killed (default {GRACE_S:g})")
     p.set_defaults(run=cmd_run)
+    w = sub.add_parser("worker", help="run the Celery worker of one stage here (the images' "
+                                      "command)")
+    w.add_argument("stage", help="a stage of the route, or ingest")
+    w.add_argument("--concurrency", type=int, metavar="N",
+                   help="worker processes (default AKHBAR_<STAGE>_CONCURRENCY, else 1)")
+    w.set_defaults(run=cmd_worker)
 
 
 @dataclass
@@ -67,23 +76,17 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
 
-def worker_module(stage: str) -> str:
-    return f"akhbar_{stage}.tasks"
-
-
 def plan(s: Settings, concurrency: dict[str, int], state_dir: Path, watch: bool = True,
          beat: bool = True) -> list[Child]:
     """The processes of the pipeline, in start order."""
-    celery, level = [sys.executable, "-m", "celery"], s.log_level.upper()
-    children = [Child(stage, [*celery, "-A", worker_module(stage), "worker", "-Q", stage,
-                              "--concurrency", str(concurrency.get(stage, 1)),
-                              "--hostname", f"{stage}@%h", "--loglevel", level,
+    level = s.log_level.upper()
+    children = [Child(stage, [*worker_argv(stage, concurrency.get(stage, 1), level),
                               "--without-gossip", "--without-mingle"])
                 for stage in stage_queues(s)]
     if watch:
         children.append(Child("watcher", [sys.executable, "-m", "akhbar", "watch"]))
     if beat:
-        children.append(Child("beat", [*celery, "-A", worker_module(INGEST), "beat",
+        children.append(Child("beat", [*CELERY, "-A", str(worker_module(INGEST)), "beat",
                                        "--schedule", str(state_dir / "celerybeat-schedule"),
                                        "--loglevel", level]))
     return children
@@ -175,16 +178,8 @@ class Supervisor:
         c.proc.wait()
 
 
-def missing_workers(s: Settings) -> list[str]:
-    missing = []
-    for stage in stage_queues(s):
-        try:
-            found = find_spec(worker_module(stage)) is not None
-        except ModuleNotFoundError:  # not even the package
-            found = False
-        if not found:
-            missing.append(worker_module(stage))
-    return missing
+def missing_stages(s: Settings) -> list[str]:
+    return [stage for stage in stage_queues(s) if worker_module(stage) is None]
 
 
 def warn_if_elasticsearch_down(s: Settings) -> None:
@@ -200,8 +195,8 @@ def warn_if_elasticsearch_down(s: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace, s: Settings) -> int:
     concurrency = parse_concurrency(args.concurrency, s)
-    if missing := missing_workers(s):
-        raise CliError(f"no worker module {', '.join(missing)}: install the package of each "
+    if missing := missing_stages(s):
+        raise CliError(f"no stage {', '.join(missing)} installed: install the package of each "
                        f"stage of the route (AKHBAR_ROUTE={','.join(s.route)})", Exit.CONFIG)
     redis_client(s).ping()  # unreachable: one line and exit 3 (cli_errors), nothing started
     if "index" in s.route:
@@ -232,3 +227,13 @@ def cmd_run(args: argparse.Namespace, s: Settings) -> int:
     if ended is not None:
         return Exit.STOPPED
     return Exit.FAILED if killed else Exit.OK
+
+
+def cmd_worker(args: argparse.Namespace, s: Settings) -> int:
+    """Replace this process with the stage's Celery worker (signals reach Celery directly)."""
+    stage = check_stage(args.stage, s)
+    try:
+        argv = worker_argv(stage, args.concurrency or stage_concurrency(stage), s.log_level)
+    except LookupError as exc:
+        raise CliError(f"{exc}: install its package", Exit.CONFIG) from exc
+    os.execv(argv[0], argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -138,6 +139,12 @@ def parse_field_map(text: str) -> dict[str, str]:
             raise ValueError(f"{item[1].strip()!r} is not an article record field "
                              f"({', '.join(sorted(RECORD_FIELDS))})")
     return {src.strip(): dst.strip() for src, dst in pairs}
+
+
+def stage_concurrency(stage: str) -> int:
+    """Worker processes of a stage: AKHBAR_<STAGE>_CONCURRENCY (1 by default), one variable per
+    stage, so it is read by name rather than declared in Settings."""
+    return int(os.environ.get(f"AKHBAR_{stage.upper()}_CONCURRENCY") or 1)
 
 
 @lru_cache

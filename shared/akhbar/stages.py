@@ -5,12 +5,17 @@ A stage package registers a factory under the `akhbar.stages` entry-point group
 pure `process(article) -> article` function.
 State a stage keeps across articles lives in Redis when the context has a client (workers),
 in memory when it has none (in-process runs).
+
+A stage's worker runs the generic Celery app `akhbar.stage_app`, unless its package registers
+a Celery module of its own under the `akhbar.workers` entry-point group (ingest, which has no
+stage function; index, which writes in batches).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +29,7 @@ from akhbar.contract import Article, Step, utcnow
 from akhbar.settings import Settings
 
 ProcessFn = Callable[[Article], Article]
+STAGE_APP = "akhbar.stage_app"  # the Celery app of a stage without glue of its own
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,31 @@ def traced(stage: str) -> Iterator[list[Step]]:
     yield step
     step.append(Step(stage=stage, worker=worker_name(), at=started,
                      duration_ms=round((time.perf_counter() - t0) * 1000, 3)))
+
+
+def worker_module(stage: str) -> str | None:
+    """The module `celery -A` starts the stage's worker with: its package's own (the
+    `akhbar.workers` entry point), else the generic STAGE_APP for a stage registered under
+    `akhbar.stages`; None when no installed package provides the stage."""
+    own = plugins.registered(plugins.WORKER_GROUP, stage)
+    if own is not None:
+        return own
+    return STAGE_APP if stage in plugins.installed(plugins.STAGE_GROUP) else None
+
+
+CELERY = [sys.executable, "-m", "celery"]
+
+
+def worker_argv(stage: str, concurrency: int, loglevel: str, hostname: str | None = None
+                ) -> list[str]:
+    """The `celery worker` command line of a stage (its node name `<stage>@<host>` unless
+    `hostname` is given): `akhbar worker`, `akhbar run` and the tests' harness start workers
+    with it. A LookupError when no installed package provides the stage."""
+    module = worker_module(stage)
+    if module is None:
+        raise LookupError(f"no stage {stage!r} installed")
+    return [*CELERY, "-A", module, "worker", "-Q", stage, "--concurrency", str(concurrency),
+            "--hostname", hostname or f"{stage}@%h", "--loglevel", loglevel.upper()]
 
 
 def run_stage(stage: str, process: ProcessFn, article: Article) -> Article:

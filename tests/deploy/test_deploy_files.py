@@ -3,8 +3,8 @@
 * docker-compose.yml, the production override and the three-node cluster override (alone and
   merged with the base file) validate against the Compose specification (check-jsonschema's
   vendored schema), with a negative control proving the validator rejects a broken file;
-* every services/<stage>/Dockerfile passes hadolint with no findings at all, with a negative
-  control proving hadolint reports findings;
+* the one Dockerfile (every stage's image, the stage a build argument) passes hadolint with no
+  findings at all, with a negative control proving hadolint reports findings;
 * structural rules parsed with PyYAML: pinned images, non-root users, healthcheck-gated
   depends_on, Redis unpublished, worker queues, Elasticsearch healthcheck and volume, ...;
 * .dockerignore and .env.example agree with the compose file;
@@ -46,10 +46,12 @@ from akhbar_testkit.compose import (
     load_compose,
     merge_compose,
     mount_of,
+    validate_compose,
 )
 from akhbar_testkit.data import REPO as ROOT
 
-DOCKERFILES = {stage: ROOT / "services" / stage / "Dockerfile" for stage in STAGES}
+DOCKERFILE = ROOT / "Dockerfile"
+PROJECT = "akhbar"  # the compose file's `name:`, the prefix of the images compose names
 EXPECTED_SERVICES = {
     *STAGES,
     "watcher",
@@ -81,14 +83,6 @@ def _hadolint() -> str | None:
             if path.is_file() and os.access(path, os.X_OK):
                 return str(path)
     return find_executable("hadolint")
-
-
-@pytest.fixture(scope="module")
-def check_jsonschema() -> str:
-    exe = find_executable("check-jsonschema")
-    if exe is None:
-        pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
-    return exe
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +134,8 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 # --------------------------------------------------------------------------- (a) compose schema
 
 
-def _validate_compose(exe: str, path: Path) -> subprocess.CompletedProcess:
-    return _run([exe, "--builtin-schema", "vendor.compose-spec", str(path)])
-
-
 def test_compose_matches_compose_spec(check_jsonschema: str) -> None:
-    result = _validate_compose(check_jsonschema, COMPOSE)
+    result = validate_compose(check_jsonschema, COMPOSE)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -153,7 +143,7 @@ def test_schema_check_rejects_broken_compose(check_jsonschema: str, tmp_path: Pa
     """Negative control: the validator must actually fail on a wrong file."""
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(BROKEN_COMPOSE, encoding="utf-8")
-    result = _validate_compose(check_jsonschema, broken)
+    result = validate_compose(check_jsonschema, broken)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "Schema validation errors" in output, output
@@ -175,11 +165,20 @@ def _run_hadolint(exe: str, dockerfile: Path, tmp_path: Path) -> subprocess.Comp
     )
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_dockerfile_passes_hadolint(hadolint: str, stage: str, tmp_path: Path) -> None:
-    result = _run_hadolint(hadolint, DOCKERFILES[stage], tmp_path)
+def test_dockerfile_passes_hadolint(hadolint: str, tmp_path: Path) -> None:
+    result = _run_hadolint(hadolint, DOCKERFILE, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() in ("", "[]"), f"hadolint findings: {result.stdout}"
+
+
+def test_one_image_definition() -> None:
+    """Every image is built from the root Dockerfile: no other one in the repository."""
+    tracked = _run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT)
+    if tracked.returncode != 0:
+        pytest.skip(f"not a git checkout: {tracked.stderr.strip()}")
+    dockerfiles = [f for f in tracked.stdout.splitlines()
+                   if Path(f).name.lower().startswith("dockerfile") or f.endswith(".dockerfile")]
+    assert dockerfiles == ["Dockerfile"], dockerfiles
 
 
 def test_hadolint_reports_findings(hadolint: str, tmp_path: Path) -> None:
@@ -204,6 +203,15 @@ def test_expected_services_exist(services: dict) -> None:
     assert not missing, f"missing services: {sorted(missing)}"
 
 
+def test_the_stages_are_ingest_and_the_default_route() -> None:
+    """The folders of services/ (STAGES above) are the stages `akhbar run` and the tests run."""
+    from akhbar.queues import INGEST
+    from akhbar.settings import Settings
+
+    default_route = Settings.model_fields["route"].default
+    assert set(STAGES) == {INGEST, *default_route} >= {"ingest", "normalize", "enrich", "index"}
+
+
 def test_images_are_pinned(services: dict) -> None:
     for name, svc in services.items():
         image = svc.get("image")
@@ -218,9 +226,15 @@ def test_images_are_pinned(services: dict) -> None:
         assert "$" not in str(image), f"{name}: image {image!r} depends on the environment"
 
 
+def image_of(name: str, svc: dict) -> str:
+    """The image a service runs: its `image`, else the name compose gives what it builds."""
+    return str(svc.get("image") or f"{PROJECT}-{name}")
+
+
 def _ours(services: dict) -> dict:
-    """The services running one of our images."""
-    return {n: s for n, s in services.items() if str(s.get("image", "")).startswith("akhbar/")}
+    """The services running one of our images: built here, or running an image built here."""
+    built = {image_of(n, s) for n, s in services.items() if "build" in s}
+    return {n: s for n, s in services.items() if image_of(n, s) in built}
 
 
 def test_our_services_run_as_the_configured_non_root_user(compose: dict, services: dict) -> None:
@@ -234,19 +248,23 @@ def test_our_services_run_as_the_configured_non_root_user(compose: dict, service
         assert (uid, gid) == ("10001", "1000"), f"{name}: user {user!r}"
 
 
-def test_built_services_use_existing_dockerfiles(services: dict) -> None:
-    for name, svc in services.items():
-        if "build" not in svc:
-            continue
-        build = svc["build"]
-        assert isinstance(build, dict), f"{name}: build must name context and dockerfile"
-        assert build.get("context") == ".", f"{name}: build context must be the repository root"
-        dockerfile = ROOT / build["dockerfile"]
-        assert dockerfile in DOCKERFILES.values(), f"{name}: unexpected {dockerfile}"
-        assert dockerfile.is_file(), f"{name}: {dockerfile} does not exist"
-        stage = dockerfile.parent.name
-        assert svc.get("image") == f"akhbar/{stage}:dev", f"{name}: image {svc.get('image')!r}"
+def test_built_services_are_the_stages_built_from_the_one_dockerfile(compose: dict,
+                                                                   services: dict) -> None:
+    """Each stage service builds its own stage's image from the root Dockerfile (the stage its
+    build argument), and is the stage worker block (x-stage-worker) with that argument."""
+    built = {name: svc["build"] for name, svc in services.items() if "build" in svc}
+    assert set(built) == set(STAGES)
+    block = compose["x-stage-worker"]
+    for name, build in built.items():
+        assert build == {"context": ".", "args": {"STAGE": name}}, f"{name}: build {build!r}"
+        assert (ROOT / "services" / name / "pyproject.toml").is_file(), name
+        svc = services[name]
+        assert svc.get("image") in (None, f"akhbar/{name}:dev"), f"{name}: {svc.get('image')!r}"
         assert svc.get("pull_policy") == "never", f"{name}: our images must never be pulled"
+        assert "command" not in svc, f"{name}: the image's command runs the stage"
+        own = {"build", "image", "volumes", "depends_on"}
+        assert {k: v for k, v in svc.items() if k not in own} == \
+            {k: v for k, v in block.items() if k not in own}, f"{name}: not the stage block"
 
 
 def test_our_containers_are_hardened(services: dict) -> None:
@@ -304,15 +322,31 @@ def test_published_ports_are_loopback_only(services: dict) -> None:
             assert str(port).startswith("127.0.0.1:"), f"{name}: {port!r} is published publicly"
 
 
+# The stages with a Celery app of their own; every other runs the generic stage app.
+OWN_WORKER_APPS = {"ingest": "akhbar_ingest.tasks", "index": "akhbar_index.tasks"}
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_worker_commands(services: dict, stage: str) -> None:
+def test_worker_commands(services: dict, stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage container runs the image's command, `akhbar worker $AKHBAR_STAGE` (the build
+    argument), which runs the stage's Celery worker with AKHBAR_<STAGE>_CONCURRENCY processes
+    as the compose file passes it."""
+    from akhbar.settings import stage_concurrency
+    from akhbar.stages import worker_argv
+
     svc = services[stage]
-    argv = command_argv(svc["command"])
-    assert argv[0] == "celery" and "worker" in argv, argv
-    assert argv[argv.index("-A") + 1] == f"akhbar_{stage}.tasks", argv
+    env = svc["environment"]
+    variable = f"AKHBAR_{stage.upper()}_CONCURRENCY"
+    assert env[variable] == f"${{{variable}:-1}}", env.get(variable)
+    monkeypatch.setenv(variable, interpolate(env[variable], {variable: "3"}))
+    argv = worker_argv(stage, stage_concurrency(stage), "INFO")
+    assert argv[1:3] == ["-m", "celery"] and argv[5] == "worker", argv
+    assert argv[argv.index("-A") + 1] == OWN_WORKER_APPS.get(stage, "akhbar.stage_app"), argv
     assert argv[argv.index("-Q") + 1] == stage, argv
     assert argv[argv.index("--hostname") + 1] == f"{stage}@%h", argv
-    assert f"AKHBAR_{stage.upper()}_CONCURRENCY" in argv[argv.index("--concurrency") + 1]
+    assert argv[argv.index("--concurrency") + 1] == "3", argv
+    monkeypatch.delenv(variable)
+    assert stage_concurrency(stage) == 1
     assert svc.get("restart") == "unless-stopped"
     assert svc.get("stop_grace_period") == "60s"
 
@@ -355,22 +389,28 @@ def test_elasticsearch_healthcheck_and_volume(compose: dict, services: dict) -> 
 # --------------------------------------------------------------------------- Dockerfiles
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_dockerfile_layout(stage: str) -> None:
-    text = DOCKERFILES[stage].read_text(encoding="utf-8")
+def test_dockerfile_layout() -> None:
+    """One image per stage: the contract package and that stage's package only (STAGE, a
+    required build argument), every version pinned, run as 10001, the stage's worker."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
     lines = [ln.strip() for ln in text.splitlines()]
-    assert "FROM python:3.11-slim-bookworm" in lines
+    assert [ln for ln in lines if ln.startswith("FROM ")] == ["FROM python:3.11-slim-bookworm"]
+    assert "ARG STAGE" in lines and "AKHBAR_STAGE=${STAGE}" in lines
     assert "COPY shared/ /app/shared/" in lines
-    assert f"COPY services/{stage}/ /app/services/{stage}/" in lines
-    assert ("COPY infra/ /app/infra/" in lines) == (stage == "index")
-    assert (f"RUN pip install --no-cache-dir -c /app/constraints.txt /app/shared "
-            f"/app/services/{stage}") in lines  # every version pinned
-    assert "PYTHONDONTWRITEBYTECODE=1" in text and "PYTHONUNBUFFERED=1" in text
+    assert "COPY services/${STAGE}/ /app/services/${STAGE}/" in lines
+    assert [ln for ln in lines if ln.startswith("COPY ")] == [
+        "COPY constraints.txt /app/", "COPY shared/ /app/shared/",
+        "COPY services/${STAGE}/ /app/services/${STAGE}/", "COPY infra/ /app/infra/"]
+    assert "AKHBAR_INFRA_DIR=/app/infra \\" in lines
+    assert 'RUN test -n "${STAGE}" \\' in lines  # no stage given: the build fails
+    assert ('&& pip install --no-cache-dir -c /app/constraints.txt /app/shared '
+            '"/app/services/${STAGE}"') in lines  # every version pinned
+    assert "ENV PYTHONDONTWRITEBYTECODE=1 \\" in lines and "PYTHONUNBUFFERED=1 \\" in lines
     users = [ln.split(None, 1)[1] for ln in lines if ln.startswith("USER ")]
     assert users and users[-1].split(":")[0] == "10001", users
     assert "--uid 10001" in text
-    cmd = next(ln for ln in lines if ln.startswith("CMD "))
-    assert f"-A akhbar_{stage}.tasks worker -Q {stage} " in cmd, cmd
+    cmd = [ln for ln in lines if ln.startswith("CMD ")]
+    assert cmd == ['CMD ["sh", "-c", "exec akhbar worker \\"$AKHBAR_STAGE\\""]'], cmd
 
 
 # --------------------------------------------------------------------------- .dockerignore, .env
@@ -422,12 +462,12 @@ def test_each_image_is_built_by_exactly_one_service(stacks: dict[str, dict]) -> 
         builders: dict[str, list[str]] = {}
         for name, svc in services.items():
             if "build" in svc:
-                builders.setdefault(svc["image"], []).append(name)
+                builders.setdefault(image_of(name, svc), []).append(name)
         shared = {image: names for image, names in builders.items() if len(names) > 1}
         assert not shared, f"{stack}: one tag built by several services: {shared}"
-        assert set(builders) == {f"akhbar/{stage}:dev" for stage in STAGES}, stack
+        assert sorted(n for names in builders.values() for n in names) == sorted(STAGES), stack
         for name, svc in _ours(services).items():
-            (builder,) = builders[svc["image"]]
+            (builder,) = builders[image_of(name, svc)]
             assert svc.get("pull_policy") == "never", f"{stack}/{name}: never pull our images"
             if name != builder:
                 assert "build" not in svc
@@ -443,8 +483,8 @@ def test_stage_workers_can_scale(stacks: dict[str, dict]) -> None:
             assert "container_name" not in svc, f"{stack}/{name}: container_name"
         for name in SCALABLE:
             assert not services[name].get("ports"), f"{stack}/{name}: host ports"
-            argv = command_argv(services[name]["command"])
-            assert argv[argv.index("--hostname") + 1].endswith("@%h"), f"{stack}/{name}"
+            # The image's command: node name <stage>@%h (test_worker_commands).
+            assert "command" not in services[name], f"{stack}/{name}"
 
 
 # --------------------------------------------------------------------------- bind mounts
@@ -472,7 +512,7 @@ def test_bind_mount_check_finds_a_missing_label() -> None:
     assert is_bind("./x:/x") and not is_bind("esdata:/usr/share/elasticsearch/data")
 
 
-def _initcommand_argv(compose: dict, env: Mapping[str, str]) -> list[str]:
+def _init_argv(compose: dict, env: Mapping[str, str]) -> list[str]:
     """The init service's command as the container receives it (compose interpolation)."""
     return [interpolate(arg, env) for arg in compose["services"]["init"]["command"]]
 
@@ -484,10 +524,10 @@ def test_init_prepares_the_bind_mounted_folders(compose: dict, services: dict) -
     assert sorted(init.get("cap_add", [])) == ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"]
     assert init.get("read_only") is True and init.get("network_mode") == "none"
     assert "no-new-privileges:true" in init.get("security_opt", [])
-    base_images = {ln.split()[1] for f in DOCKERFILES.values()
-                   for ln in f.read_text(encoding="utf-8").splitlines() if ln.startswith("FROM ")}
-    assert base_images == {init["image"]}, "init runs the base image of our Dockerfiles"
-    argv = _initcommand_argv(compose, {})
+    base_images = {ln.split()[1] for ln in DOCKERFILE.read_text(encoding="utf-8").splitlines()
+                   if ln.startswith("FROM ")}
+    assert base_images == {init["image"]}, "init runs the base image of our Dockerfile"
+    argv = _init_argv(compose, {})
     assert argv[:2] == ["sh", "-euc"] and "$" not in "".join(argv[4:]), argv
     owner, folders = argv[4], argv[5:]
     assert owner == interpolate(compose["x-akhbar-user"], {}) == "10001:1000"
@@ -512,7 +552,7 @@ def test_init_prepares_the_bind_mounted_folders(compose: dict, services: dict) -
 def test_no_world_writable_folder_is_asked_for() -> None:
     texts = {p.name: p.read_text(encoding="utf-8") for p in
              (ROOT / "README.md", ROOT / "SECURITY.md", COMPOSE, PROD, CLUSTER, ROOT / "Makefile",
-              ROOT / ".env.example", *DOCKERFILES.values())}
+              ROOT / ".env.example", DOCKERFILE)}
     for name, text in texts.items():
         for pattern in (r"a\+r?w", r"o\+r?w", r"chmod\s+[0-7]?[0-7]{2}[2367]\b"):
             assert not re.search(pattern, text), f"{name}: {pattern}"
@@ -556,7 +596,7 @@ def _as(setpriv: str, uid: int, gid: int, caps: tuple[str, ...] = ()) -> list[st
 
 def _run_init(compose: dict, setpriv: str, root: Path, caps: tuple[str, ...] = INIT_CAPS,
               env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
-    argv = _initcommand_argv(compose, env or {})
+    argv = _init_argv(compose, env or {})
     mounts = {mount_of(v)[1]: root / mount_of(v)[0] for v in compose["services"]["init"]["volumes"]}
     # The container's paths, mapped to the host folders bind-mounted there.
     argv = [next((str(mounts[t]) + a[len(t):] for t in mounts if a == t or a.startswith(t + "/")),
@@ -660,7 +700,7 @@ def test_inbox_files_are_group_writable_under_the_ingest_entrypoint(host_dir: Pa
     """The ingest image's ENTRYPOINT (umask 002) makes what the inbox code creates writable by
     the folder's group, which setgid folders pass on; without it (a negative control) the
     error sidecars are not."""
-    for entrypoint, sidecar_mode in ((_entrypoint(DOCKERFILES["ingest"]), 0o664), ([], 0o644)):
+    for entrypoint, sidecar_mode in ((_entrypoint(DOCKERFILE), 0o664), ([], 0o644)):
         inbox = host_dir / f"inbox{len(entrypoint)}"
         inbox.mkdir()
         os.chmod(inbox, 0o2775)  # as init leaves it
@@ -693,7 +733,7 @@ def test_host_user_removes_what_the_workers_filed(compose: dict, as_root_with_se
     assert result.returncode == 0, result.stderr
     user = interpolate(compose["x-akhbar-user"], {})
     uid, _gid = map(int, user.split(":"))
-    result = _run([*_entrypoint(DOCKERFILES["ingest"]), sys.executable, "-c", _FILE_THEM,
+    result = _run([*_entrypoint(DOCKERFILE), sys.executable, "-c", _FILE_THEM,
                    str(inbox), user], cwd=host_dir)
     assert result.returncode == 0, result.stderr
     filed = _filed(inbox)
@@ -864,7 +904,7 @@ def test_merged_stacks_match_compose_spec(check_jsonschema: str, tmp_path: Path,
         target = tmp_path / "merged.yml"
         merged = merge_compose(*(load_compose(f) for f in files))
         target.write_text(yaml.safe_dump(merged, sort_keys=False), encoding="utf-8")
-    result = _validate_compose(check_jsonschema, target)
+    result = validate_compose(check_jsonschema, target)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -451,8 +451,8 @@ def test_feed_task_sends_new_articles_once(redis_server: RedisServer, server: Fe
             return 304, {}, b""
         return 200, {**XML, "ETag": '"v1"'}, RSS.format(enc="utf-8", base=server.base).encode()
     server.routes["/etag"] = etag_feed
-    code = ("import akhbar_ingest.tasks as t; print(t.poll_feed('local'), "
-            "t.poll_feed('local'), t.poll_feed('absent'))")
+    code = ("import akhbar_ingest.tasks as t; feed = t.app.tasks[t.FEED_TASK]; "
+            "print(feed('local'), feed('local'), feed('absent'))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={"AKHBAR_FEEDS_FILE": str(feeds), "AKHBAR_REDIS_URL": redis_server.url,
                               "AKHBAR_FETCH_HOST_INTERVAL_S": "0"})
@@ -479,7 +479,8 @@ def test_feed_poll_and_sweep_wait_while_a_queue_is_full(redis_server: RedisServe
     inbox.mkdir()
     (inbox / "a.txt").write_text("عنوان\nنص", encoding="utf-8")
     os.utime(inbox / "a.txt", (1, 1))
-    code = "import akhbar_ingest.tasks as t; print(t.poll_feed('local'), t.sweep())"
+    code = ("import akhbar_ingest.tasks as t; "
+            "print(t.app.tasks[t.FEED_TASK]('local'), t.app.tasks[t.SWEEP_TASK]())")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={"AKHBAR_FEEDS_FILE": str(feeds), "AKHBAR_REDIS_URL": redis_server.url,
                               "AKHBAR_INBOX": str(inbox), "AKHBAR_INBOX_STABLE_SECONDS": "0",

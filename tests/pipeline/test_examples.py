@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from akhbar.contract import Article
+from akhbar.queues import stage_queues
+from akhbar.settings import Settings
 from akhbar_ingest.formats import SUFFIXES
 from akhbar_testkit.data import REPO
 from akhbar_testkit.es_double import ElasticsearchDouble
@@ -24,7 +26,7 @@ from akhbar_testkit.harness import BIN, RedisServer, Workers, wait_until
 
 EXAMPLES = REPO / "examples"
 FORMATS = {".txt", ".html", ".htm", ".json", ".jsonl"}  # the README's "Dropping files" table
-STAGES = ["ingest", "normalize", "enrich", "index"]
+STAGES = stage_queues(Settings())  # ingest, then the route
 CP1256 = "02-irbid-water-republished-windows-1256.txt"
 
 # Each sample file and the titles of its documents, in file order (the order of the output).
@@ -195,10 +197,7 @@ def indexed(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
                            "AKHBAR_INBOX_STABLE_SECONDS": "0.3", "AKHBAR_BULK_FLUSH_S": "0.3"},
                           logs)
         try:
-            for stage in STAGES:
-                workers.start_stage(stage)
-            workers.start_watcher()
-            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            workers.start_pipeline(STAGES, inbox)
             for path in sample_files():
                 shutil.copyfile(path, inbox / path.name)
             try:

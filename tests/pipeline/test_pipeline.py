@@ -14,14 +14,14 @@ import pytest
 
 from akhbar.contract import Envelope, article_id
 from akhbar.deadletter import list_dead, replay
-from akhbar.queues import make_app, send_jobs, send_message
+from akhbar.queues import make_app, send_jobs, send_message, stage_queues
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
 from akhbar_testkit.data import SEEDS
 from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import RedisServer, Workers, wait_until
 
-STAGES = ["ingest", "normalize", "enrich", "index"]
+STAGES = stage_queues(Settings())  # ingest, then the route
 
 
 class Pipeline:
@@ -61,10 +61,7 @@ def pipeline(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
                "AKHBAR_BULK_FLUSH_S": "0.3", "AKHBAR_RETRY_BACKOFF_S": "0.2"}
         workers = Workers(env, logs)
         try:
-            for stage in STAGES:
-                workers.start_stage(stage)
-            workers.start_watcher()
-            wait_until(inbox.exists, 30, "the watcher to create the inbox")
+            workers.start_pipeline(STAGES, inbox)
             pipeline = Pipeline(inbox, es, redis_server, workers)
             for path in seeds:
                 pipeline.drop(path.name, path.read_bytes())

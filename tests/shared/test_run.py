@@ -16,6 +16,7 @@ import pytest
 from redis import Redis
 
 from akhbar.cli_errors import Exit
+from akhbar.queues import stage_queues
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_ingest.formats import read_file
@@ -24,7 +25,8 @@ from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import BIN, RedisServer, wait_until
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
-PREFIX = re.compile(r"^(ingest|normalize|enrich|index|watcher|beat) *\| ")
+STAGES = stage_queues(Settings())  # ingest, then the route
+PREFIX = re.compile(rf"^({'|'.join([*STAGES, 'watcher', 'beat'])}) *\| ")
 
 
 class Run:
@@ -107,7 +109,7 @@ def test_stopped_with_work_in_flight_and_started_again_it_indexes_everything(
     assert lines and all(PREFIX.match(line) for line in lines), lines[:5]
     assert {line.index("|") for line in lines} == {len("normalize") + 1}  # aligned
     assert {PREFIX.match(line).group(1) for line in lines} == {  # type: ignore[union-attr]
-        "ingest", "normalize", "enrich", "index", "watcher", "beat"}
+        *STAGES, "watcher", "beat"}
 
     second = Run(variables, tmp_path / "second")
     try:
@@ -118,8 +120,7 @@ def test_stopped_with_work_in_flight_and_started_again_it_indexes_everything(
                              + second.logs()) from None
     assert second.stop(signal.SIGTERM) == Exit.OK, second.logs()
     assert set(es.docs) == expected
-    assert not any(redis_db.llen(f"akhbar:dlq:{s}") for s in
-                   ("ingest", "normalize", "enrich", "index"))
+    assert not any(redis_db.llen(f"akhbar:dlq:{s}") for s in STAGES)
     assert sorted(p.name for p in (inbox / "processed").iterdir()) == [f.name for f in files]
 
 
@@ -131,7 +132,7 @@ def test_a_child_that_dies_stops_the_pipeline(env: tuple[dict[str, str], Elastic
     try:
         wait_until(lambda: "enrich@" in run.out.read_text() and " ready." in
                    run.out.read_text(), 120, "the enrich worker")
-        enrich = run.child("akhbar_enrich.tasks")
+        enrich = run.child("enrich@%h")
         assert len(enrich.children()) == 2  # --concurrency enrich=2: its pool
         started = run.children()
         os.kill(enrich.pid, signal.SIGKILL)
@@ -154,5 +155,5 @@ def test_refuses_to_start_on_an_unknown_stage_or_a_missing_worker(
                            timeout=60)
     assert route.returncode == Exit.CONFIG and route.stdout == ""
     assert route.stderr.strip() == (
-        "akhbar: no worker module akhbar_nosuch.tasks: install the package of each stage of "
-        "the route (AKHBAR_ROUTE=normalize,nosuch,index)")
+        "akhbar: no stage nosuch installed: install the package of each stage of the route "
+        "(AKHBAR_ROUTE=normalize,nosuch,index)")

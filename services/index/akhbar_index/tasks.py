@@ -1,5 +1,8 @@
 """Celery glue for index (`celery -A akhbar_index.tasks worker -Q index`).
 
+Importing this module reads no settings: Celery asks for its `app` when the worker starts (`-A`
+looks the attribute up), and `worker_app` builds it then.
+
 Messages are buffered by celery-batches and their jobs written together (bulk.py): a batch is
 flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
 `bulk_flush_s`. With late acks a batch is acknowledged only after it returns (and put back on
@@ -18,15 +21,16 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from functools import lru_cache, partial
+from functools import cache, partial
 
+from celery import Celery
 from celery_batches import SimpleRequest
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from akhbar.contract import ContractError, Envelope
 from akhbar.es import make_client
 from akhbar.queues import make_app, send_jobs, task_name
-from akhbar.settings import get_settings, redact_url
+from akhbar.settings import Settings, get_settings, redact_url
 from akhbar.upstream.batches import ReliableBatches, Settled
 from akhbar.upstream.celery_worker import gate_fetching
 from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
@@ -36,72 +40,88 @@ from akhbar_index.setup import SetupError, setup_elasticsearch
 
 STAGE = "index"
 log = logging.getLogger(__name__)
-settings = get_settings()
-app = make_app("akhbar_index", settings)
-# Batches count messages; a message carries up to jobs_per_message documents.
-FLUSH_MESSAGES = -(-settings.bulk_size // settings.jobs_per_message)
-# celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
-app.conf.worker_prefetch_multiplier = FLUSH_MESSAGES * 2
-rt = StageRuntime(STAGE, settings)
-# In the worker's main process: reported to by each batch, asked before each fetch.
-pause = Pause(settings, partial(probe, settings))
 
 
-@lru_cache(maxsize=1)
-def es() -> Elasticsearch:  # one client per worker process
-    return make_client(settings)
+class Writer:
+    """Per worker process: the Elasticsearch client, set up once (idempotent if repeated)."""
+
+    def __init__(self, app: Celery, rt: StageRuntime) -> None:
+        self.app, self.rt, self.settings = app, rt, rt.settings
+        self._es: Elasticsearch | None = None
+        self._ready = False
+
+    def es(self) -> Elasticsearch:
+        if self._es is None:
+            self._es = make_client(self.settings)
+        return self._es
+
+    def batch(self, requests: list[SimpleRequest]) -> Settled:
+        """Every job indexed, dead-lettered or sent back (see ReliableBatches)."""
+        with ExitStack() as stack:
+            done: list[tuple[Job, Envelope]] = []
+            for req in requests:
+                message = req.args[0] if req.args else None
+                if stack.enter_context(delivery(self.rt, req, message)):
+                    finished, failed = process_jobs(self.rt, message)
+                    done += finished
+                    retry_later(self.app, self.rt, failed)
+            unavailable = self.write(done)
+        return Settled(unavailable)
+
+    def write(self, done: list[tuple[Job, Envelope]]) -> str | None:
+        """Bulk-index the jobs: each ends indexed, dead-lettered (a document Elasticsearch
+        refuses) or, Elasticsearch unavailable, sent back to the index queue as it came.
+        Returns why Elasticsearch was unavailable, if it was."""
+        s = self.settings
+        jobs = {env.article.id: (job, env) for job, env in done}  # one document per id
+        if not jobs:
+            return None
+        try:
+            if not self._ready:  # template, policy and alias applied
+                setup_elasticsearch(self.es(), s)
+                self._ready = True
+            outcome = BulkWriter(self.es(), s).write(
+                [env.article.document() for _, env in jobs.values()])
+        except SetupError as exc:  # a configuration error: nothing is written until it is fixed
+            log.error("Elasticsearch setup failed: %s", exc)
+            outcome = BulkOutcome(unavailable=list(jobs), why=f"setup failed: {exc}")
+        except (ApiError, TransportError) as exc:  # unavailable during setup
+            outcome = BulkOutcome(unavailable=list(jobs), why=f"setup: {describe(exc)}")
+        for doc_id, reason in outcome.rejected.items():
+            self.rt.reject(jobs[doc_id][0], ContractError(reason))
+        if outcome.unavailable:
+            self._ready = False  # set up again next time, in case the cluster was reset
+            send_jobs(self.app, STAGE, [jobs[doc_id][0] for doc_id in outcome.unavailable],
+                      s.jobs_per_message)
+            log.warning("Elasticsearch at %s unavailable (%s): %d job(s) back on the index "
+                        "queue", redact_url(s.es_url), outcome.why, len(outcome.unavailable))
+        log.info("%d job(s): %d indexed, %d rejected, %d back on the queue", len(jobs),
+                 len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
+        return outcome.why if outcome.unavailable else None
 
 
-@lru_cache(maxsize=1)
-def ready() -> bool:
-    """Template, policy and alias applied (once per process; idempotent if repeated)."""
-    setup_elasticsearch(es(), settings)
-    return True
+def make_index_app(s: Settings) -> Celery:
+    """The batch task bound to the index queue, and the worker's fetch gate."""
+    app = make_app("akhbar_index", s)
+    # Batches count messages; a message carries up to jobs_per_message documents.
+    flush_messages = -(-s.bulk_size // s.jobs_per_message)
+    # celery-batches needs prefetch × concurrency above its flush size to ever fill a batch.
+    app.conf.worker_prefetch_multiplier = flush_messages * 2
+    # In the worker's main process: reported to by each batch, asked before each fetch.
+    pause = Pause(s, partial(probe, s))
+    gate_fetching(app, pause.open)  # nothing fetched while Elasticsearch is unavailable
+    writer = Writer(app, StageRuntime(STAGE, s))
+    app.task(name=task_name(STAGE), base=ReliableBatches, gate=pause, acks_late=True,
+             flush_every=flush_messages, flush_interval=s.bulk_flush_s)(writer.batch)
+    return app
 
 
-gate_fetching(app, pause.open)  # nothing fetched while Elasticsearch is unavailable
+@cache
+def worker_app() -> Celery:
+    return make_index_app(get_settings())
 
 
-@app.task(name=task_name(STAGE), base=ReliableBatches, gate=pause, acks_late=True,  # type: ignore[untyped-decorator]
-          flush_every=FLUSH_MESSAGES, flush_interval=settings.bulk_flush_s)
-def index_batch(requests: list[SimpleRequest]) -> Settled:
-    """Every job indexed, dead-lettered or sent back (see ReliableBatches)."""
-    with ExitStack() as stack:
-        done: list[tuple[Job, Envelope]] = []
-        for req in requests:
-            message = req.args[0] if req.args else None
-            if stack.enter_context(delivery(rt, req, message)):
-                finished, failed = process_jobs(rt, message)
-                done += finished
-                retry_later(app, rt, failed)
-        unavailable = write(done)
-    return Settled(unavailable)
-
-
-def write(done: list[tuple[Job, Envelope]]) -> str | None:
-    """Bulk-index the jobs: each ends indexed, dead-lettered (a document Elasticsearch refuses)
-    or, Elasticsearch unavailable, sent back to the index queue as it came. Returns why
-    Elasticsearch was unavailable, if it was."""
-    jobs = {env.article.id: (job, env) for job, env in done}  # one document per id
-    if not jobs:
-        return None
-    try:
-        ready()
-        outcome = BulkWriter(es(), settings).write(
-            [env.article.document() for _, env in jobs.values()])
-    except SetupError as exc:  # a configuration error: nothing is written until it is fixed
-        log.error("Elasticsearch setup failed: %s", exc)
-        outcome = BulkOutcome(unavailable=list(jobs), why=f"setup failed: {exc}")
-    except (ApiError, TransportError) as exc:  # unavailable during setup
-        outcome = BulkOutcome(unavailable=list(jobs), why=f"setup: {describe(exc)}")
-    for doc_id, reason in outcome.rejected.items():
-        rt.reject(jobs[doc_id][0], ContractError(reason))
-    if outcome.unavailable:
-        ready.cache_clear()  # set up again next time, in case the cluster was reset
-        send_jobs(app, STAGE, [jobs[doc_id][0] for doc_id in outcome.unavailable],
-                  settings.jobs_per_message)
-        log.warning("Elasticsearch at %s unavailable (%s): %d job(s) back on the index queue",
-                    redact_url(settings.es_url), outcome.why, len(outcome.unavailable))
-    log.info("%d job(s): %d indexed, %d rejected, %d back on the queue", len(jobs),
-             len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
-    return outcome.why if outcome.unavailable else None
+def __getattr__(name: str) -> Celery:
+    if name == "app":  # what `celery -A akhbar_index.tasks` looks up
+        return worker_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

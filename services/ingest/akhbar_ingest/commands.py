@@ -57,7 +57,7 @@ def register(sub: Any) -> None:
 def cmd_watch(args: argparse.Namespace, s: Settings) -> int:
     log_to_stderr(s.log_level)
     from akhbar_ingest.inbox import Inbox
-    from akhbar_ingest.watcher import watch  # builds the Celery app: not for other commands
+    from akhbar_ingest.watcher import watch
     try:
         box = Inbox(s.inbox, s.inbox_stable_seconds)
     except OSError as exc:
@@ -68,7 +68,7 @@ def cmd_watch(args: argparse.Namespace, s: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    watch(box, stop)
+    watch(box, s, stop)
     return Exit.OK
 
 

@@ -16,10 +16,10 @@ import watchfiles
 from redis import Redis
 from redis.exceptions import RedisError
 
-from akhbar.queues import PauseLog, describe_full, full_queues
+from akhbar.queues import PauseLog, describe_full, full_queues, make_app
 from akhbar.settings import Settings
 from akhbar_ingest.inbox import Inbox
-from akhbar_ingest.tasks import rt, settings, submit
+from akhbar_ingest.jobs import submit
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,15 @@ class Pause:
         return self.log.update(describe_full(full, self.settings) if full else None)
 
 
-def watch(box: Inbox, stop: threading.Event | None = None) -> None:
+def watch(box: Inbox, s: Settings, stop: threading.Event | None = None) -> None:
     log.info("watching %s", box.root)
-    pause = Pause(rt.redis, settings)
-    submit(box, recover=True, room=pause.room)
+    app = make_app("akhbar_watcher", s)  # sends ingest jobs; runs no task
+    pause = Pause(Redis.from_url(s.redis_url), s)
+    submit(app, box, recover=True, room=pause.room)
     tick_ms = max(100, int(box.stable_seconds * 500))
     # A short debounce: the quiet-time check, not event grouping, decides when a file is done.
     for _changes in watchfiles.watch(box.root, recursive=False, rust_timeout=tick_ms,
                                      yield_on_timeout=True, stop_event=stop, debounce=tick_ms,
                                      step=min(50, tick_ms)):
-        for name in submit(box, room=pause.room):
+        for name in submit(app, box, room=pause.room):
             log.info("queued %s", name)

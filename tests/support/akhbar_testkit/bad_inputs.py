@@ -521,11 +521,13 @@ def snapshot(base: Path, skip: Path) -> dict[str, list[Any]]:
 
 def run(base: Path) -> dict[str, Any]:
     """Generate every case under base/inbox and handle it; the observed outcomes. Needs the
-    AKHBAR_* environment `main` sets before akhbar_ingest.tasks is first imported."""
+    AKHBAR_* environment `main` sets."""
+    from akhbar.queues import INGEST, make_app
+    from akhbar.settings import get_settings
     from akhbar.worker import StageRuntime, forward, process_jobs
-    from akhbar_ingest import tasks
+    from akhbar_ingest import jobs
 
-    s, root = tasks.settings, base / "inbox"
+    s, root = get_settings(), base / "inbox"
     if s.inbox != root or s.max_file_bytes != MAX_FILE_BYTES or s.inbox_stable_seconds:
         raise RuntimeError("run() needs the environment set by main() (see its docstring)")
     ctx = Ctx(root=root, outside=base / "outside")
@@ -535,7 +537,8 @@ def run(base: Path) -> dict[str, Any]:
     for case in CASES:
         if case.when != "race":
             case.make(root / case.filename, ctx)
-    box, redis = tasks.inbox(), tasks.rt.redis
+    app, ingest_rt = make_app("bad_inputs", s), StageRuntime(INGEST, s)
+    box, redis = jobs.inbox(s), ingest_rt.redis
     runtimes = {stage: StageRuntime(stage, s) for stage in s.route}
     dlq_stages = ["ingest", *s.route]
     outcomes: dict[str, dict[str, Any]] = {
@@ -549,7 +552,7 @@ def run(base: Path) -> dict[str, Any]:
                 done, failed = process_jobs(runtimes[stage], message)
                 if failed:
                     raise RuntimeError(f"transient failure at {stage}: {failed[0][1]!r}")
-                forward(tasks.app, runtimes[stage], done)
+                forward(app, runtimes[stage], done)
                 if stage == s.route[-1]:
                     docs += [env.article.document() for _, env in done]
         return docs
@@ -578,17 +581,18 @@ def run(base: Path) -> dict[str, Any]:
         case.mutate(path, ctx)  # …meanwhile the file changes…
         for p in scanned:  # …then the claim, as Inbox.sweep does
             if box.quiet(p) and (claimed := box.claim(p)):
-                tasks.file_jobs({"file": claimed.name})
+                jobs.file_jobs(app, ingest_rt, {"file": claimed.name})
 
     def ingest(case: Case, message: dict[str, Any]) -> None:
         if case.when == "claimed" and case.mutate is not None:
             case.mutate(box.work / message["file"], ctx)
-        tasks.file_jobs(message)
+        jobs.file_jobs(app, ingest_rt, message)
 
     signal.signal(signal.SIGALRM, _on_alarm)
     by_filed = {safe_name(c.filename): c for c in CASES}
     try:
-        tasks.submit(box)  # the watcher: claim every quiet file, one ingest message each
+        # the watcher: claim every quiet file, one ingest message each
+        jobs.submit(app, box, lambda: jobs.room_for(redis, s, "inbox sweep"))
     except Exception:
         errors.append("submit: " + traceback.format_exc())
     for message in pop_all(redis, "ingest"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from akhbar_testkit.data import REPO
 COMPOSE = REPO / "docker-compose.yml"
 PROD = REPO / "docker-compose.prod.yml"
 CLUSTER = REPO / "docker-compose.cluster.yml"
-STAGES = ("ingest", "normalize", "enrich", "index")
+# The in-repo stages: each folder of services/ is one (ingest and the default route).
+STAGES = tuple(sorted(p.parent.name for p in REPO.glob("services/*/pyproject.toml")))
 
 
 def find_executable(name: str) -> str | None:
@@ -26,6 +28,12 @@ def find_executable(name: str) -> str | None:
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return str(candidate)
     return shutil.which(name)
+
+
+def validate_compose(exe: str, path: Path) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema (`exe`) on a compose file, against the Compose specification."""
+    return subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(path)],
+                          capture_output=True, text=True, timeout=120)
 
 
 def command_argv(command: str | list[Any]) -> list[str]:

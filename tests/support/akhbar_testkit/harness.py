@@ -19,6 +19,8 @@ from typing import Any, cast
 
 from redis import Redis
 
+from akhbar.stages import worker_argv
+
 BIN = Path(sys.executable).parent
 
 
@@ -99,13 +101,21 @@ class Workers:
     def start_stage(self, stage: str, concurrency: int = 1,
                     env: dict[str, str] | None = None) -> None:
         """`env`: variables for this worker only, on top of the common ones."""
-        self._start(stage, [str(BIN / "celery"), "-A", f"akhbar_{stage}.tasks", "worker",
-                            "-Q", stage, "--concurrency", str(concurrency), "--pool", "prefork",
-                            "--hostname", f"{stage}@test", "--loglevel", "INFO",
-                            "--without-gossip", "--without-mingle"], env or {})
+        self._start(stage, [*worker_argv(stage, concurrency, "INFO", f"{stage}@test"),
+                            "--pool", "prefork", "--without-gossip", "--without-mingle"],
+                    env or {})
 
     def start_watcher(self) -> None:
         self._start("watcher", [str(BIN / "akhbar"), "watch"], {})
+
+    def start_pipeline(self, stages: list[str], inbox: Path,
+                       concurrency: dict[str, int] | None = None, timeout: float = 30) -> None:
+        """A worker per stage (`concurrency` processes, default 1) and the inbox watcher, once
+        it has created `inbox`."""
+        for stage in stages:
+            self.start_stage(stage, (concurrency or {}).get(stage, 1))
+        self.start_watcher()
+        wait_until(inbox.exists, timeout, "the watcher to create the inbox")
 
     def _start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         self.commands[name] = cmd, env

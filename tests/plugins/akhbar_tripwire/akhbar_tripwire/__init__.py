@@ -1,8 +1,8 @@
 """A stage outside the project, for fault tests: it passes every article through unchanged,
 except that it raises (a bug, not bad data) on the article ids listed in TRIPWIRE_IDS
 (comma-separated, read when the worker starts). Restarting its worker without the variable is
-the fix. It uses only the stage interface: a factory under the `akhbar.stages` entry points and
-a Celery module, `akhbar_tripwire.tasks`, built like every stage's."""
+the fix. It uses only the stage interface, a factory under the `akhbar.stages` entry points:
+its worker is the generic one (`celery -A akhbar.stage_app worker -Q tripwire`)."""
 
 from __future__ import annotations
 
