@@ -65,16 +65,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import common
 import psutil
-from common import (
-    REPO,
-    STAGES,
-    add_pipeline_options,
-    drop,
-    inbox_records,
-    print_table,
-    running_pipeline,
-)
 from redis.exceptions import RedisError
 
 from akhbar.queues import make_app, send_jobs, stage_queues
@@ -94,7 +86,7 @@ from akhbar_testkit.fault_count import (
 )
 from akhbar_testkit.harness import BIN, wait_until
 
-TRIPWIRE = REPO / "tests" / "plugins" / "akhbar_tripwire"
+TRIPWIRE = common.REPO / "tests" / "plugins" / "akhbar_tripwire"
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,7 @@ class Sampler(threading.Thread):
 # ------------------------------------------------------------------------------ scenarios
 
 def kill_workers(t: Trial) -> None:
-    rng, names, order = random.Random(), [*STAGES, "watcher"], []
+    rng, names, order = random.Random(), [*common.STAGES, "watcher"], []
     kills: list[str] = []
     while not t.sleep(rng.uniform(2, 4)):
         order = order or rng.sample(names, len(names))
@@ -287,7 +279,7 @@ def slow_index(t: Trial) -> None:
 def backpressure_report(t: Trial) -> None:
     peaks = t.extra["peaks"]
     logs = {name: (t.pipe.workers.logdir / f"{name}.log").read_text(errors="replace")
-            for name in ("watcher", *STAGES)}
+            for name in ("watcher", *common.STAGES)}
     pauses = ", ".join(f"{name} {log.count('pausing')}" for name, log in logs.items())
     queues = ", ".join(f"{q} {peaks.get(q, 0)}" for q in t.queues)
     t.note(f"peak queue length (messages of up to 25 jobs) against the bound "
@@ -326,7 +318,7 @@ def expected_ids(records: list[dict[str, Any]], workdir: Path) -> set[str]:
 def warm_up(t: Trial, record: dict[str, Any]) -> None:
     """Every worker loads its models and connections on one article outside the set; the
     double then forgets everything, so that only the run is counted."""
-    drop(t.pipe.inbox, "warm-up.json",
+    common.drop(t.pipe.inbox, "warm-up.json",
          json.dumps(record | {"url": "https://akhbar.invalid/warm-up"}).encode())
     wait_until(lambda: t.es.docs, 180, "the warm-up article")
     forget_when_quiet(t)
@@ -336,7 +328,7 @@ def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
         expected: set[str], args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"faults-{name}-") as tmp, \
             ElasticsearchDouble() as es, \
-            running_pipeline(Path(tmp), es, args, scenario.env) as pipe:
+            common.running_pipeline(Path(tmp), es, args, scenario.env) as pipe:
         settings = Settings(route=scenario.env.get("AKHBAR_ROUTE", Settings().route))
         t = Trial(pipe, es, expected, args, Path(tmp), stage_queues(settings))
         if scenario.setup:  # first: the warm-up article travels the scenario's route
@@ -349,7 +341,7 @@ def run(name: str, scenario: Scenario, n: int, records: list[dict[str, Any]],
         t0 = time.monotonic()
         for i in range(0, len(records), scenario.file_size):
             chunk = records[i:i + scenario.file_size]
-            drop(pipe.inbox, f"faults-{i:05d}.jsonl",
+            common.drop(pipe.inbox, f"faults-{i:05d}.jsonl",
                  "\n".join(json.dumps(r, ensure_ascii=False) for r in chunk).encode())
         fault.start()
         try:
@@ -399,11 +391,11 @@ def main() -> None:
     parser.add_argument("--bound", type=int, default=8,
                         help="backpressure: AKHBAR_QUEUE_MAX_MESSAGES")
     parser.add_argument("--timeout", type=float, default=900.0, help="longest wait to drain, s")
-    add_pipeline_options(parser)
+    common.add_pipeline_options(parser)
     args = parser.parse_args()
     # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, so no worker or redis-server is left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("faults: terminated"))
-    records = inbox_records(args.news)[:args.articles]
+    records = common.inbox_records(args.news)[:args.articles]
     chosen = scenarios(args)
     unknown = set(args.scenario or []) - set(chosen)
     if unknown:
@@ -419,8 +411,9 @@ def main() -> None:
             print(f"{name} run {n}: {json.dumps(table_row(rows[-1]))}", file=sys.stderr)
     print("Elasticsearch is the test double ElasticsearchDouble (akhbar_testkit.es_double): "
           "'indexed' means the document reached the double's _bulk endpoint.\n")
-    print_table(("scenario", "run", "sent", "indexed", "lost", "duplicate ids", "redelivered",
-                 "dead-lettered", "replayed", "drain s"), [table_row(r) for r in rows])
+    common.print_table(("scenario", "run", "sent", "indexed", "lost", "duplicate ids",
+                        "redelivered", "dead-lettered", "replayed", "drain s"),
+                       [table_row(r) for r in rows])
     print()
     for r in rows:
         for text in r["notes"]:

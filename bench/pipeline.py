@@ -20,17 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import common
 import psutil
-from common import (
-    STAGES,
-    add_pipeline_options,
-    drop,
-    inbox_records,
-    print_table,
-    running_pipeline,
-    tree_usage,
-    warm_up,
-)
 
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
@@ -53,7 +44,7 @@ class RssSampler(threading.Thread):
         while not self.done.wait(self.every):
             for name, proc in self.workers.procs.items():
                 try:
-                    use = tree_usage(proc.pid)
+                    use = common.tree_usage(proc.pid)
                 except psutil.Error:
                     continue
                 self.peak[name] = max(self.peak.get(name, 0), use.rss_max)
@@ -62,12 +53,12 @@ class RssSampler(threading.Thread):
 
 def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
                  args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    with ElasticsearchDouble() as es, running_pipeline(workdir, es, args) as pipeline:
+    with ElasticsearchDouble() as es, common.running_pipeline(workdir, es, args) as pipeline:
         redis, inbox = pipeline.redis, pipeline.inbox
         sampler = RssSampler(pipeline.workers)
         try:
             sampler.start()
-            warm_up(pipeline, es, records[0])
+            common.warm_up(pipeline, es, records[0])
 
             # Latency at a steady offered load: one article per file.
             sent: dict[str, float] = {}
@@ -76,7 +67,7 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
             for i, rec in enumerate(sample):
                 time.sleep(max(0.0, t0 + i / args.rate - time.time()))
                 sent[rec["url"]] = time.time()
-                drop(inbox, f"lat-{i:05d}.json", json.dumps(rec).encode())
+                common.drop(inbox, f"lat-{i:05d}.json", json.dumps(rec).encode())
             wait_until(lambda: len(es.docs) >= len(sent), 300, "the latency articles")
             by_url = {d["url"]: es.arrivals[i] for i, d in es.docs.items()}
             latency = sorted(by_url[u] - t for u, t in sent.items())
@@ -91,7 +82,7 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
             t0 = time.time()
             for n in range(0, len(records), args.file_size):
                 chunk = records[n:n + args.file_size]
-                drop(inbox, f"bulk-{n:05d}.jsonl",
+                common.drop(inbox, f"bulk-{n:05d}.jsonl",
                      "\n".join(json.dumps(r, ensure_ascii=False) for r in chunk).encode())
             wait_until(lambda: len(es.docs) >= expected, 900, "every article to be indexed")
             elapsed = max(es.arrivals.values()) - t0
@@ -100,8 +91,8 @@ def run_pipeline(records: list[dict[str, Any]], expected_ids: set[str],
             cpu |= {k: round(sum(p.cpu_times()[:2]) - other0[k], 2) for k, p in others.items()}
             stage_ms = {s: round(statistics.mean(
                 st["duration_ms"] for d in es.docs.values() for st in d["pipeline"]
-                if st["stage"] == s), 2) for s in STAGES}
-            dlq = {s: redis.client.llen(f"akhbar:dlq:{s}") for s in STAGES}
+                if st["stage"] == s), 2) for s in common.STAGES}
+            dlq = {s: redis.client.llen(f"akhbar:dlq:{s}") for s in common.STAGES}
         finally:
             sampler.done.set()
     return {
@@ -141,9 +132,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="offered load, articles/s")
     parser.add_argument("--latency-articles", type=int, default=300)
     parser.add_argument("--file-size", type=int, default=100, help="articles per JSONL file")
-    add_pipeline_options(parser)
+    common.add_pipeline_options(parser)
     args = parser.parse_args()
-    records = inbox_records(args.news)
+    records = common.inbox_records(args.news)
     with tempfile.TemporaryDirectory() as tmp:
         inproc = run_in_process(records, Path(tmp))
         celery = run_pipeline(records, inproc.pop("ids"), args, Path(tmp))
@@ -155,8 +146,8 @@ def main() -> None:
          f"{celery['articles_per_s']}", f"{lat['p50_s']}", f"{lat['p95_s']}",
          " ".join(f"{k}={v}" for k, v in celery["peak_rss_mb"].items())),
     ]
-    print_table(("run", "articles", "seconds", "articles/s", "p50 s", "p95 s", "peak RSS MB"),
-                rows)
+    common.print_table(("run", "articles", "seconds", "articles/s", "p50 s", "p95 s",
+                        "peak RSS MB"), rows)
     print(f"\nlatency at {lat['rate_per_s']:g} articles/s offered over {lat['articles']} "
           f"articles (inbox quiet time {args.stable_seconds}s, bulk flush {args.flush_seconds}s, "
           f"concurrency {args.concurrency or 'all 1'}); "

@@ -29,19 +29,9 @@ from itertools import groupby, islice
 from pathlib import Path
 from typing import Any
 
+import common
 import numpy as np
 import psutil
-from common import (
-    STAGES,
-    TreeUsage,
-    add_pipeline_options,
-    drop,
-    inbox_records,
-    print_table,
-    running_pipeline,
-    tree_usage,
-    warm_up,
-)
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -51,8 +41,9 @@ from akhbar_enrich.store import MATCH_WINDOW_S
 from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import Pipeline
 
-WORKERS = ["watcher", *STAGES]
-QUEUES = ["inbox", *STAGES]  # the inbox (files waiting for the watcher), then the stage queues
+WORKERS = ["watcher", *common.STAGES]
+# The inbox (files waiting for the watcher), then the stage queues.
+QUEUES = ["inbox", *common.STAGES]
 PERCENTILES = (50, 95, 99)
 # A cycle is dated this much after the previous one: beyond the similarity window even between
 # the day's last article and the next cycle's first, so enrich compares each article with its
@@ -95,7 +86,7 @@ class Producer(threading.Thread):
             name = f"soak-{n:06d}.json"
             self.cycle[doc_id], self.names[name] = cycle, doc_id
             self.sent[doc_id] = time.time()
-            drop(self.inbox, name, json.dumps(rec, ensure_ascii=False).encode())
+            common.drop(self.inbox, name, json.dumps(rec, ensure_ascii=False).encode())
             n += 1
 
 
@@ -111,7 +102,7 @@ class Sample:
     queues: dict[str, int]  # files waiting in the inbox, messages waiting per stage queue
     dead_letters: dict[str, int]  # per stage, in total so far
     redis_bytes: int  # used_memory
-    rss: dict[str, TreeUsage]  # per worker (missing: its process tree could not be read)
+    rss: dict[str, common.TreeUsage]  # per worker (missing: its process tree could not be read)
 
 
 class Probe:
@@ -135,7 +126,7 @@ class Probe:
         rss = {}
         for name, proc in self.pipeline.workers.procs.items():
             try:
-                rss[name] = tree_usage(proc.pid)
+                rss[name] = common.tree_usage(proc.pid)
             except psutil.Error:
                 continue
         s = Sample(
@@ -147,8 +138,8 @@ class Probe:
             queues={"inbox": sum(1 for p in inbox.iterdir()
                                  if p.is_file() and not p.name.startswith(".")),
                     # Celery's Redis transport keeps each queue as a list named after it.
-                    **{q: redis.llen(q) for q in STAGES}},
-            dead_letters={q: redis.llen(dlq_key(q)) for q in STAGES},
+                    **{q: redis.llen(q) for q in common.STAGES}},
+            dead_letters={q: redis.llen(dlq_key(q)) for q in common.STAGES},
             redis_bytes=int(redis.info("memory")["used_memory"]), rss=rss)
         self.sent, self.last = sent, now
         return s
@@ -193,8 +184,8 @@ def soak(records: list[dict[str, Any]], args: argparse.Namespace,
          workdir: Path) -> dict[str, Any]:
     samples: list[Sample] = []
     with ElasticsearchDouble() as es:
-        with running_pipeline(workdir, es, args) as pipeline:
-            warm_up(pipeline, es, records[0])
+        with common.running_pipeline(workdir, es, args) as pipeline:
+            common.warm_up(pipeline, es, records[0])
             producer = Producer(pipeline.inbox, records, args.rate, args.minutes * 60,
                                 time.time())
             probe = Probe(pipeline, es, producer)
@@ -251,7 +242,7 @@ def report(result: dict[str, Any], minutes: int) -> None:
     rows = result["minutes"]
     print("per minute (q: most waiting in any sample, inbox in files, stages in messages; "
           "MB: largest process of each worker and Redis used_memory, at the end of the minute)")
-    print_table(
+    common.print_table(
         ("min", "offered/s", "indexed/s", "p50 s", "p95 s", "p99 s",
          *(f"q:{q}" for q in QUEUES), "dlq", *(f"MB:{w}" for w in WORKERS), "MB:redis"),
         [(str(r["minute"]), fmt(r["offered_per_s"]), fmt(r["indexed_per_s"]),
@@ -331,9 +322,9 @@ def main() -> None:
     parser.add_argument("--png", type=Path,
                         default=Path(tempfile.gettempdir()) / "akhbar-soak.png",
                         help="the plot (default: %(default)s)")
-    add_pipeline_options(parser)
+    common.add_pipeline_options(parser)
     args = parser.parse_args()
-    records = inbox_records(args.news)
+    records = common.inbox_records(args.news)
     with tempfile.TemporaryDirectory() as tmp:
         result = soak(records, args, Path(tmp))
     report(result, args.minutes)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from celery import Celery
@@ -112,6 +114,21 @@ def make_app(main: str, settings: Settings | None = None) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def app_on_lookup(module: str, factory: Callable[[], Celery]) -> Callable[[str], Celery]:
+    """A Celery module's `__getattr__`: its `app` (what `celery -A module` looks up) is built
+    by `factory` on first lookup, when the worker starts, so importing the module reads no
+    settings."""
+
+    build = cache(factory)
+
+    def lookup(name: str) -> Celery:
+        if name == "app":
+            return build()
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return lookup
 
 
 def send_message(app: Celery, stage: str, message: dict[str, Any], label: str,

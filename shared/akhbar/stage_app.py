@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from akhbar.queues import make_app
+from akhbar.queues import app_on_lookup, make_app
 from akhbar.stages import STAGE_APP, worker_module
 from akhbar.worker import register_stage
 
@@ -23,10 +23,7 @@ def stage_app() -> Celery:
     return make_app(STAGE_APP)
 
 
-def __getattr__(name: str) -> Celery:
-    if name == "app":  # what `celery -A akhbar.stage_app` looks up
-        return stage_app()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = app_on_lookup(__name__, stage_app)
 
 
 @signals.celeryd_init.connect  # type: ignore[untyped-decorator]

@@ -21,21 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from akhbar_testkit.compose import (
-    CLUSTER,
-    COMPOSE,
-    PROD,
-    STAGES,
-    command_argv,
-    find_executable,
-    load_compose,
-    merge_compose,
-)
+from akhbar_testkit import compose as dc
 from akhbar_testkit.data import REPO as ROOT
 
 ENV_EXAMPLE = ROOT / ".env.example"
-OUR_SERVICES = (*STAGES, "watcher", "beat", "setup")
-REDIS_CLIENTS = (*STAGES, "watcher", "beat")  # setup talks to Elasticsearch and Kibana only
+OUR_SERVICES = (*dc.STAGES, "watcher", "beat", "setup")
+REDIS_CLIENTS = (*dc.STAGES, "watcher", "beat")  # setup talks to Elasticsearch and Kibana only
 PROD_SECRETS = ("REDIS_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD",
                 "AKHBAR_ES_WRITER_PASSWORD", "FLOWER_PASSWORD")
 REQUIRED = re.compile(r"^\$\{(?P<var>[A-Z][A-Z0-9_]*):\?[^}]*\}$")
@@ -43,17 +34,17 @@ REQUIRED = re.compile(r"^\$\{(?P<var>[A-Z][A-Z0-9_]*):\?[^}]*\}$")
 
 @pytest.fixture(scope="module")
 def base() -> dict:
-    return load_compose(COMPOSE)["services"]
+    return dc.load_compose(dc.COMPOSE)["services"]
 
 
 @pytest.fixture(scope="module")
 def prod() -> dict:
-    return load_compose(PROD)["services"]
+    return dc.load_compose(dc.PROD)["services"]
 
 
 @pytest.fixture(scope="module")
 def merged() -> dict:
-    return merge_compose(load_compose(COMPOSE), load_compose(PROD))["services"]
+    return dc.merge_compose(dc.load_compose(dc.COMPOSE), dc.load_compose(dc.PROD))["services"]
 
 
 # --------------------------------------------------------------------------- 1. JSON only
@@ -173,10 +164,12 @@ def test_every_container_drops_privileges() -> None:
     production override and with the cluster override. Compose appends an override's cap_add
     and security_opt to the base file's (a merged view that replaces them can hide one), so
     what each override sets is checked on its own too."""
-    base = load_compose(COMPOSE)
+    base = dc.load_compose(dc.COMPOSE)
     stacks = {"docker-compose.yml": base["services"],
-              "with the prod override": merge_compose(base, load_compose(PROD))["services"],
-              "with the cluster override": merge_compose(base, load_compose(CLUSTER))["services"]}
+              "with the prod override":
+                  dc.merge_compose(base, dc.load_compose(dc.PROD))["services"],
+              "with the cluster override":
+                  dc.merge_compose(base, dc.load_compose(dc.CLUSTER))["services"]}
     for stack, services in stacks.items():
         missing = {*OUR_SERVICES, "init", "redis", "flower", "elasticsearch", "kibana"} - set(
             services)
@@ -189,8 +182,8 @@ def test_every_container_drops_privileges() -> None:
                 f"{where}: cap_add {svc.get('cap_add')}"
             assert not svc.get("privileged"), f"{where}: privileged"
             assert svc.get("network_mode") != "host", f"{where}: host network"
-    for path in (PROD, CLUSTER):
-        for name, svc in load_compose(path)["services"].items():
+    for path in (dc.PROD, dc.CLUSTER):
+        for name, svc in dc.load_compose(path)["services"].items():
             where = f"{path.name}: {name}"
             assert set(svc.get("cap_add", [])) <= set(INIT_CAPS if name == "init" else []), \
                 f"{where}: cap_add {svc.get('cap_add')}"
@@ -224,17 +217,17 @@ def test_no_docker_socket_or_host_paths_mounted(base: dict) -> None:
 
 
 def test_prod_override_matches_compose_spec() -> None:
-    exe = find_executable("check-jsonschema")
+    exe = dc.find_executable("check-jsonschema")
     if exe is None:
         pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
-    result = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(PROD)],
+    result = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(dc.PROD)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_dev_stack_has_no_passwords(base: dict) -> None:
     """`docker compose up -d` alone stays the password-free development stack."""
-    argv = command_argv(base["redis"]["command"])
+    argv = dc.command_argv(base["redis"]["command"])
     assert "--requirepass" not in argv
     for name in OUR_SERVICES:
         assert base[name]["environment"]["AKHBAR_REDIS_URL"] == "redis://redis:6379/0", name
@@ -243,12 +236,12 @@ def test_dev_stack_has_no_passwords(base: dict) -> None:
 
 
 def test_prod_redis_requires_the_password_from_env(merged: dict) -> None:
-    argv = command_argv(merged["redis"]["command"])
+    argv = dc.command_argv(merged["redis"]["command"])
     assert argv[:2] == ["redis-server", "/usr/local/etc/redis/redis.conf"], argv
     value = argv[argv.index("--requirepass") + 1]
     assert REQUIRED.match(value) and REQUIRED.match(value)["var"] == "REDIS_PASSWORD", value
     assert "ports" not in merged["redis"]
-    health = " ".join(command_argv(merged["redis"]["healthcheck"]["test"]))
+    health = " ".join(dc.command_argv(merged["redis"]["healthcheck"]["test"]))
     assert "redis-cli ping" in health and "PONG" in health
     assert merged["redis"]["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
 
@@ -259,7 +252,7 @@ def test_prod_every_redis_client_uses_the_password(merged: dict) -> None:
         assert url.startswith("redis://:${REDIS_PASSWORD:?") and url.endswith("@redis:6379/0"), \
             f"{name}: {url}"
     flower = merged["flower"]
-    assert not any("--broker" in a for a in command_argv(flower["command"])), "password in argv"
+    assert not any("--broker" in a for a in dc.command_argv(flower["command"])), "password in argv"
     assert flower["environment"]["CELERY_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
     assert "${FLOWER_PASSWORD:?" in flower["environment"]["FLOWER_BASIC_AUTH"]
 
@@ -273,7 +266,7 @@ def test_prod_elasticsearch_and_kibana_security(merged: dict) -> None:
     assert REQUIRED.match(kibana["environment"]["ELASTICSEARCH_PASSWORD"])["var"] == \
         "KIBANA_SYSTEM_PASSWORD"
     assert kibana["depends_on"]["es-security"]["condition"] == "service_completed_successfully"
-    assert "401" in " ".join(command_argv(kibana["healthcheck"]["test"]))
+    assert "401" in " ".join(dc.command_argv(kibana["healthcheck"]["test"]))
     sec = merged["es-security"]
     assert sec["image"] == merged["elasticsearch"]["image"]
     assert sec["depends_on"]["elasticsearch"]["condition"] == "service_healthy"
@@ -329,7 +322,7 @@ def test_no_secret_values_in_compose_files(base: dict, prod: dict) -> None:
                 assert literal in ("", ":", "redis://:@redis:6379/0"), f"{name}: {key}={value!r}"
                 if required:
                     assert ":?" in str(value), f"{name}: {key} must be required"
-    for text in (COMPOSE.read_text("utf-8"), PROD.read_text("utf-8")):
+    for text in (dc.COMPOSE.read_text("utf-8"), dc.PROD.read_text("utf-8")):
         assert not re.search(r"redis://:[^$@\s]+@", text), "a literal Redis password"
         assert "change-me" not in text and "changeme" not in text
 
@@ -340,7 +333,7 @@ def test_env_example_documents_prod_secrets_empty() -> None:
                   if "=" in line and not line.startswith("#"))
     for var in PROD_SECRETS:
         assert values.get(var) == "", f".env.example must document {var} with an empty value"
-    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", PROD.read_text("utf-8")))
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", dc.PROD.read_text("utf-8")))
     documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
     assert used <= documented, f"undocumented: {sorted(used - documented)}"
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
@@ -427,14 +420,14 @@ def test_es_credentials_in_env_reach_no_container(merged: dict) -> None:
     AKHBAR_ES_PASSWORD set there reach a container only if a file passes them through. None
     does (no env_file, not in the shared environment block), and only index and setup get
     credentials, written in the override; the override's comment says so."""
-    shared_env = load_compose(COMPOSE)["x-akhbar-env"]
+    shared_env = dc.load_compose(dc.COMPOSE)["x-akhbar-env"]
     for var in ("AKHBAR_ES_USER", "AKHBAR_ES_PASSWORD"):
         assert var not in shared_env, var
-        for path in (COMPOSE, PROD):
+        for path in (dc.COMPOSE, dc.PROD):
             assert "${" + var not in path.read_text(encoding="utf-8"), f"{path.name}: {var}"
     for name, svc in merged.items():
         assert "env_file" not in svc, name
         if "AKHBAR_ES_USER" in (svc.get("environment") or {}):
             assert name in ("index", "setup"), name
-    header = PROD.read_text(encoding="utf-8").split("\nx-prod-redis-env")[0]
+    header = dc.PROD.read_text(encoding="utf-8").split("\nx-prod-redis-env")[0]
     assert "AKHBAR_ES_USER / AKHBAR_ES_PASSWORD in .env reach no container" in header

@@ -1,7 +1,7 @@
 """Celery glue for index (`celery -A akhbar_index.tasks worker -Q index`).
 
 Importing this module reads no settings: Celery asks for its `app` when the worker starts (`-A`
-looks the attribute up), and `worker_app` builds it then.
+looks the attribute up), and `make_index_app` builds it then.
 
 Messages are buffered by celery-batches and their jobs written together (bulk.py): a batch is
 flushed once its messages can carry `bulk_size` documents (`jobs_per_message` each) or every
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
-from functools import cache, partial
+from functools import partial
 
 from celery import Celery
 from celery_batches import SimpleRequest
@@ -29,7 +29,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from akhbar.contract import ContractError, Envelope
 from akhbar.es import make_client
-from akhbar.queues import make_app, send_jobs, task_name
+from akhbar.queues import app_on_lookup, make_app, send_jobs, task_name
 from akhbar.settings import Settings, get_settings, redact_url
 from akhbar.upstream.batches import ReliableBatches, Settled
 from akhbar.upstream.celery_worker import gate_fetching
@@ -116,12 +116,4 @@ def make_index_app(s: Settings) -> Celery:
     return app
 
 
-@cache
-def worker_app() -> Celery:
-    return make_index_app(get_settings())
-
-
-def __getattr__(name: str) -> Celery:
-    if name == "app":  # what `celery -A akhbar_index.tasks` looks up
-        return worker_app()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = app_on_lookup(__name__, lambda: make_index_app(get_settings()))

@@ -4,7 +4,7 @@ as a safety net beside the watcher, and `akhbar.ingest.feed` for each feed of AK
 at its interval. The work itself is in akhbar_ingest.jobs.
 
 Importing this module reads no settings: Celery asks for its `app` when the worker or beat
-starts (`-A` looks the attribute up), and `worker_app` builds it then."""
+starts (`-A` looks the attribute up), and `make_ingest_app` builds it then."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery, Task
 
 from akhbar.contract import SourceError
-from akhbar.queues import INGEST, make_app, task_name
+from akhbar.queues import INGEST, app_on_lookup, make_app, task_name
 from akhbar.settings import Settings, get_settings
 from akhbar.worker import StageRuntime, delivery, requeue_on_failure
 from akhbar_ingest import jobs
@@ -79,12 +79,4 @@ def make_ingest_app(s: Settings) -> Celery:
     return app
 
 
-@cache
-def worker_app() -> Celery:
-    return make_ingest_app(get_settings())
-
-
-def __getattr__(name: str) -> Celery:
-    if name == "app":  # what `celery -A akhbar_ingest.tasks` looks up
-        return worker_app()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = app_on_lookup(__name__, lambda: make_ingest_app(get_settings()))
