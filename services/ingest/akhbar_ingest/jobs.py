@@ -22,7 +22,7 @@ from akhbar.contract import Article, Envelope, SourceError, TransientError
 from akhbar.queues import INGEST, describe_full, full_queues, send_jobs, send_message
 from akhbar.settings import Settings
 from akhbar.worker import StageRuntime
-from akhbar_ingest.formats import FileRejected, read_file
+from akhbar_ingest.formats import read_file
 from akhbar_ingest.inbox import Inbox, original_name
 from akhbar_ingest.sources import SourceContext, commit, load_feeds, poll
 
@@ -83,8 +83,8 @@ def file_jobs(app: Celery, rt: StageRuntime, message: dict[str, Any]) -> None:
         result = read_file(path, max_bytes=s.max_file_bytes, settings=s, name=original_name(path))
     except FileNotFoundError:  # another delivery of this job filed it meanwhile
         return
-    except (FileRejected, OSError) as exc:
-        box.fail(path, str(exc) if isinstance(exc, FileRejected) else f"cannot read: {exc}")
+    except (SourceError, OSError) as exc:  # refused: the file goes to failed/ with the reason
+        box.fail(path, str(exc) if isinstance(exc, SourceError) else f"cannot read: {exc}")
         return
     for warning in result.warnings:
         log.warning("%s: %s", path.name, warning)

@@ -12,8 +12,8 @@ celery-batches, each to work around an upstream behaviour that loses or strands 
   whose function raised; `ReliableBatches` fixes both.
 
 Each was written for the versions pinned in constraints.txt: importing a module of this
-package with other versions installed fails (`require`), and tests/test_upstream.py fails when
-the behaviour relied on changes.
+package with other versions installed fails (`require`), and tests/shared/test_upstream.py
+fails when the behaviour relied on changes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def require(*packages: str) -> None:
             raise ImportError(
                 f"akhbar.upstream relies on internals of {name}=={PINNED[name]} but {name} "
                 f"{found} is installed: check the workarounds in akhbar/upstream/ against the "
-                "new version (tests/test_upstream.py), then update PINNED and constraints.txt")
+                "new version (tests/shared/test_upstream.py), then update PINNED and "
+                "constraints.txt")
 
 
 require("kombu", "celery")
