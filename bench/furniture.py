@@ -10,10 +10,10 @@ Every article of the developers' day (../shared/data/news/saudinewsnet-2015-08-1
 these dumps, and the normalize stage as the in-process pipeline runs it (route ["normalize"]).
 Then, per outlet (`source`) with at least --min-articles articles, the body lines that recur in at
 least --min-share of its articles (akhbar_normalize.furniture.recurring_lines): exact lines
-(whitespace folded) and line shapes (digits folded too, «20:26 ت م» = «21:03 ت م»), and how many
-bodies still hold a recurring shape; a shape also
-folds the article's own title, as in the link lines that repeat it. Then the recurring shapes over all outlets, the furniture
-list, and the share of titles that begin with a «قسم /» section prefix.
+(whitespace folded) and line shapes (digits folded too, «20:26 ت م» = «21:03 ت م», and the
+article's own title, as in the link lines that repeat it), and how many bodies still hold a
+recurring shape. Then the recurring shapes over all outlets, the furniture list, and the share
+of titles that begin with a «قسم /» section prefix.
 """
 
 from __future__ import annotations
