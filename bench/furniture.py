@@ -77,28 +77,32 @@ def raw_rows(days: str | None) -> Iterator[dict[str, Any]]:
                     yield from json.loads(z.read(name))
 
 
-def normalized(rows: Iterator[dict[str, Any]]) -> tuple[list[Doc], Counter[str]]:
+def normalized(rows: Iterator[dict[str, Any]]
+               ) -> tuple[list[Doc], Counter[str], Counter[str]]:
     """The documents the normalize stage writes, and the articles refused by ingest or by
-    normalize, by outlet."""
+    normalize, by outlet and by reason."""
     options = RecordOptions(field_map=FIELD_MAP)
     inbox = Source(name="inbox", kind="inbox")
     lost: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
 
     def articles() -> Iterator[Article]:
         for row in rows:
             try:
                 obj, _ignored = mapped_fields(row, options)  # `id` and `author` are not mapped
                 yield record_article(obj, inbox)
-            except FileRejected:
+            except FileRejected as exc:
                 lost[row.get("source") or "?"] += 1
+                reasons[f"ingest: {exc}"] += 1
 
-    def failed(article: Article, _exc: Exception) -> None:
+    def failed(article: Article, exc: Exception) -> None:
         lost[article.source.name] += 1
+        reasons[f"normalize: {exc}"] += 1
 
     pipeline = InProcessPipeline(StageContext(Settings(route=["normalize"])))
     docs = [Doc(d["source"]["name"], d["title"], [p for p in d["body"].split(PARAGRAPH_SEP) if p])
             for d in pipeline.documents(articles(), failed)]
-    return docs, lost
+    return docs, lost, reasons
 
 
 def shown(line: str) -> str:
@@ -147,13 +151,15 @@ def print_report(r: dict[str, Any], top: int) -> None:
     print(f"\n== bodies: {r['articles']} articles normalised ({r['refused']} refused); lines "
           f"recurring in >= {r['min_share']:.0%} of an outlet's articles (outlets with >= "
           f"{r['min_articles']} articles)")
+    for reason, n in r["refusals"].items():
+        print(f"refused {n}: {shown(reason)}")
     rows = []
     for outlet, o in r["outlets"].items():
         rest = ([str(o["recurring_lines"]), str(o["recurring_shapes"]),
                  str(o["bodies_with_recurring"]), f"{o['share']:.1%}"] if o["judged"]
                 else ["-", "-", "-", "too few articles"])
-        rows.append([outlet, str(o["articles"]), *rest])
-    common.print_table(["outlet", "articles", "recurring lines", "recurring shapes",
+        rows.append([outlet, str(o["articles"]), str(o["refused"]), *rest])
+    common.print_table(["outlet", "articles", "refused", "recurring lines", "recurring shapes",
                         "bodies holding one", "share"], rows)
     print(f"\n== furniture: the {min(top, len(r['furniture']))} most common of "
           f"{len(r['furniture'])} recurring line shapes (# = digits), bodies holding each")
@@ -182,10 +188,10 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    docs, lost = normalized(raw_rows(args.days))
+    docs, lost, reasons = normalized(raw_rows(args.days))
     say(f"normalised {len(docs)} articles in {time.perf_counter() - t0:.1f} s")
     report = measure(docs, lost, args.min_share, args.min_articles)
-    report["days"] = args.days or "2015-08-10"
+    report |= {"days": args.days or "2015-08-10", "refusals": dict(reasons.most_common())}
     print_report(report, args.top)
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
