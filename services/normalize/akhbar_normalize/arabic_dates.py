@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 
 HIJRI = "hijri"
 GREGORIAN = "gregorian"
-AGREE_DAYS = 1  # Umm al-Qura tables and local moon sighting may differ by a day
+AGREE_DAYS = 1
+HIJRI_YEARS = range(1300, 1600)  # a numeric date with such a year and no era mark is Hijri  # Umm al-Qura tables and local moon sighting may differ by a day
 
 # Folding for matching only: digits to ASCII, hamza/madda alef to bare alef, ى→ي, ة→ه, no
 # diacritics or tatweel («شوّال» = «شوال», «هـ» = «ه»).
@@ -77,19 +78,25 @@ def _era(group: str) -> str:
 
 
 
-_TIME = (r"(?:\s*[-|،,]?\s*(?:الساعه\s*)?(?P<hh>\d{1,2}):(?P<mm>\d\d)(?::(?P<ss>\d\d))?"
-         r"(?:\s*(?P<ampm>صباحا|مساء|ص|م)(?!\w))?)?")
+
+
+def _time(n: str) -> str:
+    """An optional time of day after a date, «- 11:25 م», «، الساعة 05:16 مساءً»; groups end in n."""
+    return (rf"(?:\s*[-|،,]?\s*(?:الساعه\s*)?(?P<hh{n}>\d{{1,2}}):(?P<mm{n}>\d\d)"
+            rf"(?::(?P<ss{n}>\d\d))?(?:\s*(?P<ampm{n}>صباحا|مساء|ص|م)(?!\w))?)?")
+
+
 _SEP = r"(?:\s*[-/.,،]\s*|\s+)"
 DATE = re.compile(
     # 25 شوال 1436 هـ · 02/نوفمبر/2015 · 10 آب (أغسطس) 2015 · 6 يناير، 2015، الساعة 05:16 مساءً
     rf"(?<!\d)(?P<d>\d{{1,2}}){_SEP}(?P<month>{_NAME})"
-    rf"(?:\s*[/(]\s*(?P<month2>{_NAME})\s*\)?)?{_SEP}(?P<y>\d{{4}})(?!\d){_era('era')}{_TIME}"
+    rf"(?:\s*[/(]\s*(?P<month2>{_NAME})\s*\)?)?{_SEP}(?P<y>\d{{4}})(?!\d){_era('era')}{_time('')}"
     # 25/10/1436 هـ · 05/07/2015 م (the era mark is required: numbers alone are ambiguous)
     rf"|(?<![\d/])(?P<nd>\d{{1,2}})\s*(?P<s1>[-/.])\s*(?P<nm>\d{{1,2}})\s*(?P=s1)\s*"
-    rf"(?P<ny>\d{{4}})(?!\d){_era('nera')}"
+    rf"(?P<ny>\d{{4}})(?!\d){_era('nera')}{_time('n')}"
     # 1436/10/25 هـ
     rf"|(?<![\d/])(?P<ry>\d{{4}})\s*(?P<s2>[-/.])\s*(?P<rm>\d{{1,2}})\s*(?P=s2)\s*"
-    rf"(?P<rd>\d{{1,2}})(?![\d/]){_era('rera')}")
+    rf"(?P<rd>\d{{1,2}})(?![\d/]){_era('rera')}{_time('r')}")
 
 
 @dataclass(frozen=True)
@@ -131,18 +138,14 @@ def _read(m: re.Match[str]) -> tuple[datetime, str, str] | None:
             return None  # «آب/أغسطس» names one month twice; two different months are no date
         day, year = int(m["d"]), int(m["y"])
         form = f"{calendar}-named" if calendar == HIJRI else f"{GREGORIAN}-{region}"
-    elif m["nd"] is not None:
-        day, month, year = int(m["nd"]), int(m["nm"]), int(m["ny"])
-        calendar = HIJRI if era and era[0] == "ه" else GREGORIAN
-        form = f"{calendar}-numeric"
     else:
-        day, month, year = int(m["rd"]), int(m["rm"]), int(m["ry"])
-        calendar = HIJRI if era and era[0] == "ه" else GREGORIAN
+        day, month, year = ((int(m["nd"]), int(m["nm"]), int(m["ny"])) if m["nd"] is not None
+                            else (int(m["rd"]), int(m["rm"]), int(m["ry"])))
+        if era is None and year not in HIJRI_YEARS:
+            return None  # «5/7/2015» alone may be day- or month-first: left to dateparser
+        calendar = GREGORIAN if era is not None and era[0] == "م" else HIJRI
         form = f"{calendar}-numeric"
-    if m["nd"] is not None or m["ry"] is not None:
-        if era is None:  # «5/7/2015» alone may be day- or month-first: left to dateparser
-            return None
-    elif calendar == GREGORIAN and era is not None and era[0] == "ه":
+    if calendar == GREGORIAN and era is not None and era[0] == "ه":
         return None  # a Gregorian month name with a Hijri year mark
     try:
         day_of = (Hijri(year, month, day).to_gregorian() if calendar == HIJRI
@@ -153,13 +156,15 @@ def _read(m: re.Match[str]) -> tuple[datetime, str, str] | None:
 
 
 def _time_of(m: re.Match[str]) -> time:
-    """The time written after a named date, 12-hour when marked «ص» (am) or «م» (pm)."""
-    if m["hh"] is None:
+    """The time written after the date, 12-hour when marked «ص» (am) or «م» (pm)."""
+    n = next((n for n in ("", "n", "r") if m[f"hh{n}"] is not None), None)
+    if n is None:
         return time()
-    hour = int(m["hh"]) % 12 if m["ampm"] else int(m["hh"])
-    if m["ampm"] in ("م", "مساء"):
+    ampm = m[f"ampm{n}"]
+    hour = int(m[f"hh{n}"]) % 12 if ampm else int(m[f"hh{n}"])
+    if ampm in ("م", "مساء"):
         hour += 12
-    return time(hour, int(m["mm"]), int(m["ss"] or 0))
+    return time(hour, int(m[f"mm{n}"]), int(m[f"ss{n}"] or 0))
 
 
 def _squash(name: str) -> str:
