@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 
 HIJRI = "hijri"
 GREGORIAN = "gregorian"
-AGREE_DAYS = 1
-HIJRI_YEARS = range(1300, 1600)  # a numeric date with such a year and no era mark is Hijri  # Umm al-Qura tables and local moon sighting may differ by a day
+AGREE_DAYS = 1  # Umm al-Qura tables and local moon sighting may differ by a day
+HIJRI_YEARS = range(1300, 1600)  # a numeric date with such a year and no era mark is Hijri
+# Characters between the two calendars' dates of one day: «، الموافق », «(» …; more is another date.
+MAX_PAIR_GAP = 12
 
 # Folding for matching only: digits to ASCII, hamza/madda alef to bare alef, ى→ي, ة→ه, no
 # diacritics or tatweel («شوّال» = «شوال», «هـ» = «ه»).
@@ -106,6 +108,8 @@ class FoundDate:
     calendar: str  # HIJRI or GREGORIAN, as written
     form: str  # "hijri-named", "hijri-numeric", "gregorian-<name set>", "gregorian-numeric"
     text: str  # the matched span, folded
+    start: int  # of the span in the folded text
+    end: int
 
 
 def find_dates(text: str) -> list[FoundDate]:
@@ -113,21 +117,27 @@ def find_dates(text: str) -> list[FoundDate]:
     found = []
     for m in DATE.finditer(fold(text)):
         if (hit := _read(m)) is not None:
-            found.append(FoundDate(*hit, m[0].strip()))
+            found.append(FoundDate(*hit, m[0].strip(), m.start(), m.end()))
     return found
 
 
 @lru_cache(maxsize=4096)
 def read_date(text: str) -> FoundDate | None:
-    """The date a line states. A line giving both calendars («… 1436 هـ الموافق 10 اغسطس 2015
-    م») gives its Gregorian date; the two must agree within a day, or the conflict is logged."""
+    """The first date a line states. When the other calendar's date follows it at once («… 1436
+    هـ الموافق 10 اغسطس 2015 م», either order) the Gregorian one is returned; the two must agree
+    within a day, or the conflict is logged (and the Gregorian one still stands)."""
     found = find_dates(text)
-    gregorian = next((f for f in found if f.calendar == GREGORIAN), None)
-    hijri = next((f for f in found if f.calendar == HIJRI), None)
-    if gregorian and hijri and abs((gregorian.at.date() - hijri.at.date()).days) > AGREE_DAYS:
+    if not found:
+        return None
+    first, second = found[0], found[1] if len(found) > 1 else None
+    if (second is None or second.calendar == first.calendar
+            or second.start - first.end > MAX_PAIR_GAP):
+        return first
+    hijri, gregorian = (first, second) if first.calendar == HIJRI else (second, first)
+    if abs((gregorian.at.date() - hijri.at.date()).days) > AGREE_DAYS:
         log.warning("Hijri and Gregorian dates disagree, the Gregorian one stands: %r (%s) vs "
                     "%r (%s)", hijri.text, hijri.at.date(), gregorian.text, gregorian.at.date())
-    return gregorian or hijri
+    return gregorian
 
 
 def _read(m: re.Match[str]) -> tuple[datetime, str, str] | None:
