@@ -6,7 +6,7 @@ SERVICES := $(notdir $(wildcard services/*))
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) \
 	tests/support/pyproject.toml requirements-dev.txt constraints.txt
 
-.PHONY: install test lint bench soak faults bench-search bench-ner train-ner constraints clean
+.PHONY: install test lint bench soak faults bench-search bench-ner bench-dates train-ner constraints clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,9 @@ bench-search: install
 
 bench-ner: install
 	$(BIN)/python bench/ner.py
+
+bench-dates: install
+	$(BIN)/python bench/dates.py
 
 # Retrain the entity model from ../shared/data (then commit akhbar_enrich/data/ner*).
 train-ner: install
