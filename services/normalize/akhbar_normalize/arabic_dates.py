@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from hijridate import Hijri
 
+from akhbar.orthography import search_form
+
 log = logging.getLogger(__name__)
 
 HIJRI = "hijri"
@@ -21,21 +23,9 @@ HIJRI_YEARS = range(1300, 1600)  # a numeric date with such a year and no era ma
 # Characters between the two calendars' dates of one day: «، الموافق », «(» …; more is another date.
 MAX_PAIR_GAP = 12
 
-# Folding for matching only: digits to ASCII, hamza/madda alef to bare alef, ى→ي, ة→ه, no
-# diacritics or tatweel («شوّال» = «شوال», «هـ» = «ه»).
-_FOLD = str.maketrans({
-    **{chr(0x0660 + i): str(i) for i in range(10)},  # Eastern Arabic digits
-    **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian digits
-    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه",
-    **{chr(c): None for c in [*range(0x064B, 0x0653), 0x0670, 0x0640]},
-})
-
-
-def fold(text: str) -> str:
-    return text.translate(_FOLD)
-
-
-# Month names as written (folded when the tables are built). Spaces inside a name match any run
+# Month names as written, matched in their search form (akhbar.orthography: Eastern Arabic
+# digits, hamza and madda alef, ى, ة, diacritics and tatweel folded; «شوّال» = «شوال»,
+# «هـ» = «ه»), to which the tables are folded when built. Spaces inside a name match any run
 # of spaces. Hijri names: «ذو/ذي» by grammatical case, «الاولى/الآخرة» or «الاول/الثاني».
 _HIJRI_MONTHS = {
     1: ["محرم", "المحرم"], 2: ["صفر"],
@@ -64,9 +54,10 @@ _GREGORIAN_MONTHS = {
 }
 # folded name → (calendar, month, name set)
 MONTHS: dict[str, tuple[str, int, str]] = {
-    fold(name): (HIJRI, month, HIJRI) for month, names in _HIJRI_MONTHS.items() for name in names
+    search_form(name): (HIJRI, month, HIJRI)
+    for month, names in _HIJRI_MONTHS.items() for name in names
 }
-MONTHS.update({fold(name): (GREGORIAN, month, region)
+MONTHS.update({search_form(name): (GREGORIAN, month, region)
                for region, table in _GREGORIAN_MONTHS.items()
                for month, names in table.items() for name in names})
 
@@ -77,9 +68,6 @@ _NAME = "|".join(re.escape(n).replace(r"\ ", r"\s+")
 def _era(group: str) -> str:
     """An optional era mark, «هـ»/«هجري» or «م»/«ميلادي», as the named group `group`."""
     return rf"(?:\s*(?P<{group}>ه(?:جري|جريه)?|م(?:يلادي|يلاديه)?)(?!\w))?"
-
-
-
 
 
 def _time(n: str) -> str:
@@ -115,7 +103,7 @@ class FoundDate:
 def find_dates(text: str) -> list[FoundDate]:
     """Every full date (day, month, year) written in `text`, in order."""
     found = []
-    for m in DATE.finditer(fold(text)):
+    for m in DATE.finditer(search_form(text)):
         if (hit := _read(m)) is not None:
             found.append(FoundDate(*hit, m[0].strip(), m.start(), m.end()))
     return found
