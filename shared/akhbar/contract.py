@@ -139,14 +139,27 @@ class Place(_Model):
     country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     kind: Literal["city", "region", "country"]
     count: int = Field(ge=1)
+    dateline: bool = False  # the place the report is filed from (Article.dateline.place)
 
 
-# Where a document's `@timestamp` comes from, most trustworthy first. A keyword in the index:
-# finer values (how a publication time was found: metadata, dateline, url, relative) may be
-# added without a mapping change.
-DateSource = Literal["published", "retrieved", "ingested"]
-TIME_FIELDS: tuple[tuple[DateSource, str], ...] = (
-    ("published", "published_at"), ("retrieved", "retrieved_at"), ("ingested", "ingested_at"))
+class Dateline(_Model):
+    """The opening line that says where, and from which agency or outlet, a report comes
+    («بريدة 25 شوال 1436 هـ الموافق 10 اغسطس 2015 م واس», «دمشق-سانا», «(أ ف ب)»): kept as
+    written and read into its parts. Its date, when it states one, is `published_at`."""
+
+    raw: str = Field(min_length=1, max_length=300)
+    place: str | None = Field(default=None, max_length=100)  # as written
+    agency: str | None = Field(default=None, max_length=100)  # canonical name, also `credit`
+
+
+# How a publication time was found, most trustworthy first: the item's metadata (feed, page
+# meta, record field), the dateline or byline, the URL (/2015/08/10/), a relative date («أمس»)
+# resolved against when the item was retrieved, a date in the opening lines.
+PublishedSource = Literal["metadata", "dateline", "url", "relative", "body"]
+# Where a document's `@timestamp` comes from: how its publication time was found, else when it
+# was retrieved, else when it was ingested. A keyword in the index.
+DateSource = Literal[PublishedSource, "retrieved", "ingested"]
+TIME_FIELDS = ("published_at", "retrieved_at", "ingested_at")
 DERIVED_FIELDS = ("@timestamp", "date_source")  # added by Article.document(), not stored
 
 
@@ -160,8 +173,12 @@ class Article(_Model):
     captions: list[str] = Field(default_factory=list)
     credit: str | None = None
     author: str | None = None
+    section: str | None = Field(default=None, max_length=100)  # «عام / …» in a title: «عام»
+    dateline: Dateline | None = None
     published_at: AwareDatetime | None = None
     published_raw: str | None = None
+    # How published_at was found; None with a published_at means metadata.
+    published_source: PublishedSource | None = None
     retrieved_at: AwareDatetime | None = None  # when the item was fetched or crawled
     language: str | None = None
     paragraph_languages: list[str] = Field(default_factory=list)
@@ -183,18 +200,25 @@ class Article(_Model):
         here, from the final article, so that whatever stage sets a time, on whatever route,
         the two can never disagree with the times in the document."""
         doc = self.model_dump(mode="json", exclude={"raw"})
-        source, field = self._time_field()
-        doc["@timestamp"], doc["date_source"] = doc[field], source
+        doc["@timestamp"] = doc[self._time_field()]
+        doc["date_source"] = self.date_source()
         return doc
 
     def timestamp(self) -> datetime:
         """The document's `@timestamp`: when the article was published, else retrieved, else
         ingested (the time it is placed at, e.g. for matching copies of one story)."""
-        when: datetime = getattr(self, self._time_field()[1])
+        when: datetime = getattr(self, self._time_field())
         return when
 
-    def _time_field(self) -> tuple[DateSource, str]:
-        return next((s, f) for s, f in TIME_FIELDS if getattr(self, f) is not None)
+    def date_source(self) -> DateSource:
+        """Where `@timestamp` comes from (DateSource)."""
+        field = self._time_field()
+        if field == "published_at":
+            return self.published_source or "metadata"
+        return "retrieved" if field == "retrieved_at" else "ingested"
+
+    def _time_field(self) -> str:
+        return next(f for f in TIME_FIELDS if getattr(self, f) is not None)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Article:

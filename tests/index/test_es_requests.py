@@ -222,9 +222,9 @@ def _document_fields(doc: dict[str, Any], prefix: str = "") -> dict[str, list[An
     """Leaf field path -> the values found there (arrays of objects merge, as in Elasticsearch)."""
     out: dict[str, list[Any]] = {}
     for key, value in doc.items():
-        items = value if isinstance(value, list) else [value]
+        items = value if isinstance(value, list) else [] if value is None else [value]
         if not items:
-            continue  # an empty array adds no field
+            continue  # null or an empty array adds no field
         if all(isinstance(v, dict) and set(v) != {"lat", "lon"} for v in items):
             for item in items:
                 for path, values in _document_fields(item, f"{prefix}{key}.").items():
@@ -241,6 +241,8 @@ def _fits(mapping_type: str, value: Any) -> bool:
         return isinstance(value, str)
     if mapping_type == "date":
         return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+    if mapping_type == "boolean":
+        return isinstance(value, bool)
     if mapping_type == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if mapping_type == "geo_point":

@@ -153,7 +153,7 @@ def test_arabic_rss_items_become_page_articles(server: FeedServer) -> None:
     assert all(h["user-agent"] == "Akhbar/0.1" for h in server.headers_seen)
     doc = next(InProcessPipeline(StageContext(Settings())).run([a])).document()
     assert doc["title"] == "افتتاح مستشفى جديد في الرياض"
-    assert (doc["date_source"], doc["@timestamp"]) == ("published", "2024-03-05T07:00:00Z")
+    assert (doc["date_source"], doc["@timestamp"]) == ("metadata", "2024-03-05T07:00:00Z")
     assert "مستشفى جديد" in doc["body"] and "شارك" not in doc["body"]
     assert "طباعة" not in doc["body"] and doc["url"] == a.url
 

@@ -87,9 +87,9 @@ def test_seeds_flow_from_inbox_to_the_index(pipeline: Pipeline, seeds: list[Path
     assert docs["003"]["published_raw"] == "الإثنين 02/نوفمبر/2015 - 11:25 م"
     # Every indexed document has a time: its publication when known, else its arrival.
     assert {k: d["date_source"] for k, d in docs.items()} == {
-        "000": "ingested", "001": "ingested", "002": "ingested", "003": "published",
+        "000": "ingested", "001": "ingested", "002": "ingested", "003": "body",
         "004": "ingested"}
-    assert all(d["@timestamp"] == d[{"published": "published_at", "ingested": "ingested_at"}[
+    assert all(d["@timestamp"] == d[{"body": "published_at", "ingested": "ingested_at"}[
         d["date_source"]]] for d in docs.values())
     assert any(c.startswith("In this photo made from video") for c in docs["000"]["captions"])
     assert any(c.startswith("Russian President Vladimir Putin") for c in docs["004"]["captions"])

@@ -81,7 +81,9 @@ T_RETRIEVED = datetime(2015, 11, 3, 8, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize("times, expected, source", [
     ({"published_at": T_PUBLISHED, "retrieved_at": T_RETRIEVED}, "2015-11-02T23:25:00Z",
-     "published"),
+     "metadata"),
+    ({"published_at": T_PUBLISHED, "published_source": "dateline"}, "2015-11-02T23:25:00Z",
+     "dateline"),
     ({"retrieved_at": T_RETRIEVED}, "2015-11-03T08:00:00Z", "retrieved"),
     ({}, None, "ingested"),
 ])

@@ -46,6 +46,7 @@ def process(article: Article, settings: Settings) -> Article:
         a.published_at = parse_date(a.published_raw, tz)
     if a.published_at is None and cleaned.date is not None:
         a.published_at, a.published_raw = cleaned.date, cleaned.date_raw
+        a.published_source = "body"
     a.title = cleaned.title
     a.body = PARAGRAPH_SEP.join(cleaned.paragraphs)
     a.captions, a.credit = cleaned.captions, cleaned.credit or a.credit
