@@ -70,8 +70,9 @@ def _era(group: str) -> str:
     return rf"(?:\s*(?P<{group}>ه(?:جري|جريه)?|م(?:يلادي|يلاديه)?)(?!\w))?"
 
 
-def _time(n: str) -> str:
-    """An optional time of day after a date, «- 11:25 م», «، الساعة 05:16 مساءً»; groups end in n."""
+def time_pattern(n: str) -> str:
+    """An optional time of day after a date, «- 11:25 م», «، الساعة 05:16 مساءً», in search form;
+    its groups' names end in `n` (read by `time_of`)."""
     return (rf"(?:\s*[-|،,]?\s*(?:الساعه\s*)?(?P<hh{n}>\d{{1,2}}):(?P<mm{n}>\d\d)"
             rf"(?::(?P<ss{n}>\d\d))?(?:\s*(?P<ampm{n}>صباحا|مساء|ص|م)(?!\w))?)?")
 
@@ -80,13 +81,14 @@ _SEP = r"(?:\s*[-/.,،]\s*|\s+)"
 DATE = re.compile(
     # 25 شوال 1436 هـ · 02/نوفمبر/2015 · 10 آب (أغسطس) 2015 · 6 يناير، 2015، الساعة 05:16 مساءً
     rf"(?<!\d)(?P<d>\d{{1,2}}){_SEP}(?P<month>{_NAME})"
-    rf"(?:\s*[/(]\s*(?P<month2>{_NAME})\s*\)?)?{_SEP}(?P<y>\d{{4}})(?!\d){_era('era')}{_time('')}"
+    rf"(?:\s*[/(]\s*(?P<month2>{_NAME})\s*\)?)?{_SEP}(?P<y>\d{{4}})(?!\d){_era('era')}"
+    rf"{time_pattern('')}"
     # 25/10/1436 هـ · 05/07/2015 م (the era mark is required: numbers alone are ambiguous)
     rf"|(?<![\d/])(?P<nd>\d{{1,2}})\s*(?P<s1>[-/.])\s*(?P<nm>\d{{1,2}})\s*(?P=s1)\s*"
-    rf"(?P<ny>\d{{4}})(?!\d){_era('nera')}{_time('n')}"
+    rf"(?P<ny>\d{{4}})(?!\d){_era('nera')}{time_pattern('n')}"
     # 1436/10/25 هـ
     rf"|(?<![\d/])(?P<ry>\d{{4}})\s*(?P<s2>[-/.])\s*(?P<rm>\d{{1,2}})\s*(?P=s2)\s*"
-    rf"(?P<rd>\d{{1,2}})(?![\d/]){_era('rera')}{_time('r')}")
+    rf"(?P<rd>\d{{1,2}})(?![\d/]){_era('rera')}{time_pattern('r')}")
 
 
 @dataclass(frozen=True)
@@ -148,14 +150,16 @@ def _read(m: re.Match[str]) -> tuple[datetime, str, str] | None:
     try:
         day_of = (Hijri(year, month, day).to_gregorian() if calendar == HIJRI
                   else date(year, month, day))
-        return datetime.combine(day_of, _time_of(m)), calendar, form
+        return datetime.combine(day_of, time_of(m)), calendar, form
     except (ValueError, OverflowError):  # no such day, or outside the Umm al-Qura tables
         return None
 
 
-def _time_of(m: re.Match[str]) -> time:
-    """The time written after the date, 12-hour when marked «ص» (am) or «م» (pm)."""
-    n = next((n for n in ("", "n", "r") if m[f"hh{n}"] is not None), None)
+def time_of(m: re.Match[str]) -> time:
+    """The time a `time_pattern` group holds (midnight when none), 12-hour when marked «ص» (am)
+    or «م» (pm)."""
+    groups = m.groupdict()
+    n = next((n for n in ("", "n", "r") if groups.get(f"hh{n}") is not None), None)
     if n is None:
         return time()
     ampm = m[f"ampm{n}"]

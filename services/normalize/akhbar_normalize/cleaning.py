@@ -7,9 +7,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from akhbar.orthography import search_form
+from akhbar_normalize.published import Candidate
 
 # Whole lines that are page furniture (share/print/comment/ad widgets), compared on search form.
 BOILERPLATE_LINES = {search_form(s) for s in [
@@ -42,8 +42,7 @@ class Cleaned:
     paragraphs: list[str] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
     credit: str | None = None
-    date: datetime | None = None
-    date_raw: str | None = None
+    date: Candidate | None = None  # the opening lines' date stamp, taken out of the body
 
 
 def clean_lines(text: str) -> list[str]:
@@ -75,11 +74,12 @@ def is_boilerplate(line: str) -> bool:
 
 
 def clean(lines: list[str], title: str | None,
-          date_of: Callable[[str], datetime | None], date_lines: int = 5) -> Cleaned:
+          date_of: Callable[[str], Candidate | None], date_lines: int = 5) -> Cleaned:
     """Split body lines into paragraphs, captions, credit and date.
 
-    `title` None: the first non-boilerplate line is the title. `date_of` parses a candidate
-    date line; only the first `date_lines` lines after the title are tried (dates sit at the
+    `title` None: the first non-boilerplate line is the title. `date_of` reads a line that is
+    a date stamp (None for any other line, such as a sentence that mentions a date, which stays
+    in the body); only the first `date_lines` lines after the title are tried (dates sit at the
     top of a page).
     """
     if title is None:  # the first line that is not page furniture
@@ -103,7 +103,7 @@ def clean(lines: list[str], title: str | None,
         if m := CREDIT.match(line):
             out.credit = m["credit"].strip()
         elif out.date is None and i < date_lines and (d := date_of(line)) is not None:
-            out.date, out.date_raw = d, line
+            out.date = d
         elif (english_captions and is_english_caption(line)) or is_arabic_caption(line):
             out.captions.append(line)
         else:

@@ -3,7 +3,6 @@ publication date and the search-normalised forms."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 
 from akhbar.charset import decode
@@ -12,8 +11,8 @@ from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_normalize.cleaning import clean, clean_lines
-from akhbar_normalize.dates import looks_like_date, parse_date
 from akhbar_normalize.html import extract
+from akhbar_normalize.published import Candidate, choose, stamp, url_date
 
 
 def make(ctx: StageContext) -> ProcessFn:
@@ -22,11 +21,13 @@ def make(ctx: StageContext) -> ProcessFn:
 
 def process(article: Article, settings: Settings) -> Article:
     tz = settings.default_timezone
-
-    def date_line(line: str) -> datetime | None:
-        return parse_date(line, tz) if looks_like_date(line) else None
-
     a = article.model_copy(deep=True)
+    # Relative dates count back from when the item was fetched, never from the clock.
+    base = a.retrieved_at or a.ingested_at
+
+    def date_line(line: str) -> Candidate | None:
+        return stamp(line, "body", base, tz)
+
     title: str | None = a.title or None
     if a.raw is not None:
         text, _encoding = decode(a.raw.data(), a.raw.charset)
@@ -42,11 +43,16 @@ def process(article: Article, settings: Settings) -> Article:
     title_lines = clean_lines(title) if title else []
     # No title given: the first non-empty line is the title (the inbox .txt convention).
     cleaned = clean(clean_lines(text), title_lines[0] if title_lines else None, date_line)
-    if a.published_raw and a.published_at is None:
-        a.published_at = parse_date(a.published_raw, tz)
-    if a.published_at is None and cleaned.date is not None:
-        a.published_at, a.published_raw = cleaned.date, cleaned.date_raw
-        a.published_source = "body"
+    # The publication time: the most trusted candidate that is not after the retrieval.
+    metadata = (Candidate(a.published_at, a.published_raw or a.published_at.isoformat(),
+                          "metadata") if a.published_at is not None
+                else stamp(a.published_raw, "metadata", base, tz) if a.published_raw else None)
+    candidates = [c for c in (metadata, url_date(a.url, tz), cleaned.date) if c is not None]
+    if (chosen := choose(candidates, a.retrieved_at, a.ingested_at)) is not None:
+        a.published_at, a.published_raw = chosen.at, chosen.raw
+        a.published_source = chosen.source
+    else:
+        a.published_at = a.published_source = None
     a.title = cleaned.title
     a.body = PARAGRAPH_SEP.join(cleaned.paragraphs)
     a.captions, a.credit = cleaned.captions, cleaned.credit or a.credit
