@@ -4,21 +4,26 @@ every regional month-name set and the rule for lines giving both calendars."""
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
+import re
 import runpy
-from datetime import date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from akhbar.contract import Article, Source, utcnow
+from akhbar.contract import PARAGRAPH_SEP, Article, Source, utcnow
 from akhbar.settings import Settings
-from akhbar_normalize.arabic_dates import read_date
+from akhbar_normalize.arabic_dates import find_dates, read_date
 from akhbar_normalize.cleaning import clean_lines
 from akhbar_normalize.dates import looks_like_date, parse_date
+from akhbar_normalize.published import CLOCK_SKEW, Candidate, choose, url_date
+from akhbar_normalize.relative_dates import read_relative
 from akhbar_normalize.stage import process
 from akhbar_testkit.data import REPO, SHARED, need
 
@@ -203,3 +208,237 @@ def test_date_lines_are_recognised() -> None:
     assert looks_like_date("Monday 10 August 2015")  # left to dateparser
     assert not looks_like_date("اختتمت اللجنة زيارتها في 10 آب 2015 بعد لقاءات مع مسؤولين "
                                "في عمان وجنيف وعدد من العواصم الأخرى خلال الأسبوع")
+
+
+# Relative and weekday dates, the trust order and the future-date check (akhbar_normalize
+# .relative_dates, .published). The day's crawl time, as in its rows' `date_extracted`.
+CRAWLED = datetime(2015, 8, 10, 18, 52, 49, tzinfo=UTC)
+RIYADH = "Asia/Riyadh"
+_AGO = re.compile(r'"(\d+ )?(day|hour)s? ago"|"ago (\d+) (day|hour)"|ago=\{"days": (\d+)\}')
+
+
+def article(body: str, *, title: str = "عنوان الخبر", url: str | None = None,
+            published_raw: str | None = None, retrieved_at: datetime | None = CRAWLED,
+            ingested_at: datetime | None = None) -> Article:
+    return Article(id="0" * 32, source=Source(name="test", kind="inbox"), title=title,
+                   body=body, url=url, published_raw=published_raw, retrieved_at=retrieved_at,
+                   ingested_at=ingested_at or utcnow())
+
+
+def normalized(a: Article, timezone: str = "UTC") -> Article:
+    return process(a, Settings(default_timezone=timezone))
+
+
+def relative_test_strings() -> list[tuple[str, timedelta]]:
+    """dateparser's Arabic relative strings with how far back each one is, from its own tests
+    (`"1 day ago"`, `"ago 2 hour"`, `ago={"days": 3}`)."""
+    found = []
+    for r in read_tsv(need(DATES / "dateparser_arabic_test_lines.tsv")):
+        code = r["code"].replace('""', '"')
+        literal = re.search(r'"([^"]*[\u0600-\u06ff][^"]*)"', code)
+        ago = _AGO.search(code)
+        if literal is None or ago is None:
+            continue
+        n, unit = ((ago[1] or "1", ago[2]) if ago[2] else (ago[3], ago[4]) if ago[4]
+                   else (ago[5], "day"))
+        found.append((literal[1], timedelta(**{f"{unit}s": int(n)})))
+    return found
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def test_dateparsers_relative_strings_count_back_from_the_base() -> None:
+    cases = relative_test_strings()
+    # «اليوم», «أمس», «يوم أمس», «منذ 2 ساعات», «منذ ساعتين», «منذ يومين», «منذ 3 أيام» …
+    assert len(cases) >= 10, cases
+    unread = []
+    for text, back in cases:
+        at = read_relative(text, CRAWLED, RIYADH)
+        if at is None:
+            unread.append(text)
+        elif text.startswith("منذ"):  # a span back from the base time
+            assert at == CRAWLED - back, text
+        else:  # a calendar day: that day, at midnight where the stamp is read
+            assert at == datetime.combine(CRAWLED.astimezone(ZoneInfo(RIYADH)).date() - back,
+                                          time(), tzinfo=ZoneInfo(RIYADH)), text
+    # «اليوم السابق» (the day before some other day) is no page stamp; «يومين» alone no date.
+    assert set(unread) <= {"اليوم السابق", "يومين"}, unread
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("اليوم", datetime(2015, 8, 10)),
+    ("أمس", datetime(2015, 8, 9)),
+    ("أول أمس", datetime(2015, 8, 8)),
+    ("أمس الأول", datetime(2015, 8, 8)),
+    ("أمس - 10:30 م", datetime(2015, 8, 9, 22, 30)),
+    ("الإثنين", datetime(2015, 8, 10)),  # 10 August 2015 was a Monday
+    ("الاثنين 11:25 ص", datetime(2015, 8, 10, 11, 25)),
+    ("الأحد", datetime(2015, 8, 9)),
+    ("الثلاثاء", datetime(2015, 8, 4)),
+    ("نُشر في: أمس", datetime(2015, 8, 9)),
+])
+def test_relative_days_and_weekdays(text: str, expected: datetime) -> None:
+    assert read_relative(text, CRAWLED, "UTC") == expected.replace(tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(("text", "back"), [
+    ("منذ ساعتين", timedelta(hours=2)), ("منذ 3 ساعات", timedelta(hours=3)),
+    ("منذ ٣ ساعات", timedelta(hours=3)), ("قبل 3 أيام", timedelta(days=3)),
+    ("منذ ساعة", timedelta(hours=1)), ("منذ دقائق", timedelta()),
+    ("منذ 45 دقيقة", timedelta(minutes=45)), ("منذ أسبوعين", timedelta(weeks=2)),
+])
+def test_relative_spans(text: str, back: timedelta) -> None:
+    assert read_relative(text, CRAWLED) == CRAWLED - back
+
+
+def test_only_a_whole_stamp_is_a_relative_date() -> None:
+    # Opening lines of the developers' day: an outlet's name, a wire service's greeting.
+    for text in ["عين اليوم – جدة", "وكالة الأنباء السعودية تحييكم وتبدأ بثها اليوم",
+                 "وصلت أمس الطائرة إلى الرياض", "منذ ساعات", "11:25 م", "اليوم السابق"]:
+        assert read_relative(text, CRAWLED) is None, text
+    assert parse_date("أمس") is None and parse_date("منذ ساعتين") is None  # no clock reading
+
+
+def test_relative_opening_line_is_read_against_retrieved_at() -> None:
+    a = normalized(article("أمس\nوصلت أمس الطائرة إلى الرياض.", retrieved_at=CRAWLED))
+    assert (a.published_at, a.published_raw, a.date_source()) == (
+        datetime(2015, 8, 9, tzinfo=UTC), "أمس", "relative")
+    assert a.body == "وصلت أمس الطائرة إلى الرياض."  # the story's «أمس» is no date stamp
+
+
+def test_relative_date_without_retrieved_at_is_read_against_ingested_at() -> None:
+    a = normalized(article("الخبر كاملا", published_raw="منذ ساعتين", retrieved_at=None,
+                           ingested_at=CRAWLED))
+    assert a.published_at == CRAWLED - timedelta(hours=2)
+    assert (a.published_raw, a.date_source()) == ("منذ ساعتين", "relative")
+
+
+def test_a_backfill_is_never_dated_today() -> None:
+    """Crawled in 2015, ingested now: «أمس» is 9 August 2015, whatever the clock says."""
+    for body, raw in [("يوم أمس\nنص الخبر", None), ("نص الخبر", "منذ 3 أيام"),
+                      ("الأحد\nنص الخبر", None)]:
+        a = normalized(article(body, published_raw=raw, ingested_at=utcnow()))
+        assert a.published_at is not None and a.published_at.year == 2015, (body, raw)
+        assert a.published_at <= CRAWLED and a.date_source() == "relative"
+
+
+def test_a_date_after_retrieval_is_no_publication_date(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="akhbar_normalize.published")
+    a = normalized(article("نص الخبر", published_raw="2015-08-12T09:00:00+00:00",
+                           url="http://www.aleqt.com/2015/08/10/article_1.html"))
+    assert (a.published_at, a.date_source()) == (datetime(2015, 8, 10, tzinfo=UTC), "url")
+    assert "after the retrieval time" in caplog.text
+    # Nothing else to go by: no publication time, the document is placed at its retrieval.
+    a = normalized(article("12 أغسطس 2015\nنص الخبر"))
+    assert a.published_at is None and a.date_source() == "retrieved"
+    assert a.body == "نص الخبر"  # a date stamp all the same: not story text
+
+
+def test_clock_skew_allows_a_local_time_read_in_utc() -> None:
+    """«الإثنين 10 أغسطس 2015 - 11:25 م» is Riyadh time (20:25 UTC), read as UTC 23:25 when
+    AKHBAR_DEFAULT_TIMEZONE is left at UTC: 4½ hours after the crawl, within CLOCK_SKEW."""
+    a = normalized(article("الإثنين 10 أغسطس 2015 - 11:25 م\nنص الخبر"))
+    assert a.published_at == datetime(2015, 8, 10, 23, 25, tzinfo=ZoneInfo("UTC"))
+    assert a.published_at - CRAWLED < CLOCK_SKEW and a.date_source() == "body"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://www.aleqt.com/2015/08/10/article_980592.html", date(2015, 8, 10)),
+    ("http://example.com/news/2015/8/9/title", date(2015, 8, 9)),
+    ("http://example.com/2015-08-10/title", date(2015, 8, 10)),
+    ("http://example.com/news/2015-08-10-title.html", date(2015, 8, 10)),
+    ("http://www.al-jazirah.com/2015/20150810/ln54.htm", date(2015, 8, 10)),
+    ("http://www.okaz.com.sa/new/Issues/20150810/Con20150810788740.htm", date(2015, 8, 10)),
+    ("http://example.com/%D8%A3/2015/08/10/", date(2015, 8, 10)),
+    ("http://www.alriyadh.com/1072046", None),
+    ("http://example.com/2015/08/", None),
+    ("http://example.com/2015/13/45/x", None),
+    ("http://example.com/item?date=2015/08/10", None),  # the path only
+    ("http://www.spa.gov.sa/details.php?id=20150810", None),
+    (None, None),
+])
+def test_url_dates(url: str | None, expected: date | None) -> None:
+    found = url_date(url, "UTC")
+    assert (found.at.date() if found else None) == expected
+    assert found is None or (found.at.time() == time() and found.source == "url")
+
+
+def test_url_dates_of_the_developers_day() -> None:
+    """The three outlets whose URLs carry the issue date are dated by it, the others not."""
+    dated: Counter[str] = Counter()
+    for r in (json.loads(line) for line in need(NEWS).read_text(encoding="utf-8").splitlines()):
+        if (found := url_date(r["url"], "UTC")) is not None:
+            assert found.at.date() == date(2015, 8, 10), r["url"]
+            dated[r["source"]] += 1
+    assert dated == {"aljazirah": 193, "aleqtisadiya": 146, "okaz": 134}
+
+
+def test_trust_order() -> None:
+    day = [datetime(2015, 8, d, tzinfo=UTC) for d in range(5, 10)]
+    body = Candidate(day[0], "5 أغسطس 2015", "body")
+    relative = Candidate(day[1], "أمس", "body", relative=True)
+    url = Candidate(day[2], "/2015/08/07", "url")
+    dateline = Candidate(day[3], "بريدة 8 أغسطس 2015 واس", "dateline")
+    metadata = Candidate(day[4], "2015-08-09", "metadata")
+    everything = [body, relative, url, dateline, metadata]
+    assert choose(everything, CRAWLED, utcnow()) == metadata
+    assert choose(everything[:4], CRAWLED, utcnow()) == dateline
+    assert choose(everything[:3], CRAWLED, utcnow()) == url
+    assert choose([relative, body], CRAWLED, utcnow()) == relative  # the first of a kind
+    assert choose([body], None, CRAWLED) == body  # ingested_at when nothing says retrieved
+    future = Candidate(CRAWLED + CLOCK_SKEW + timedelta(minutes=1), "2015-08-11", "metadata")
+    assert choose([future, url], CRAWLED, utcnow()) == url
+    assert choose([future], None, CRAWLED) is None
+    assert [c.source for c in everything] == ["body", "relative", "url", "dateline", "metadata"]
+
+
+def test_metadata_outranks_url_and_opening_lines() -> None:
+    a = normalized(article("الإثنين 10 أغسطس 2015\nنص الخبر", published_raw="2015-08-09 08:00",
+                           url="http://www.aleqt.com/2015/08/08/a.html"))
+    assert (a.published_at, a.date_source()) == (datetime(2015, 8, 9, 8, tzinfo=UTC), "metadata")
+    assert a.body == "نص الخبر"
+    a = normalized(article("الإثنين 10 أغسطس 2015\nنص الخبر",
+                           url="http://www.aleqt.com/2015/08/08/a.html"))
+    assert (a.published_at, a.date_source()) == (datetime(2015, 8, 8, tzinfo=UTC), "url")
+
+
+def day_rows() -> dict[int, dict[str, Any]]:
+    rows = (json.loads(line) for line in need(NEWS).read_text(encoding="utf-8").splitlines())
+    return {r["id"]: r for r in rows}
+
+
+# Real lines of the developers' day that mention a date in a sentence: a death date, an earlier
+# event, this-day-in-history lines, the opening of a festival («تبدأ يوم الخميس 28 شوال»).
+STORY_LINES = [(430, 9), (946, 6), (385, 1), (385, 2), (385, 3), (371, 1), (1509, 1)]
+
+
+@pytest.mark.parametrize(("row", "line"), STORY_LINES)
+def test_story_sentences_with_dates_stay_in_the_body(row: int, line: int) -> None:
+    r = day_rows()[row]
+    text = clean_lines(r["content"])[line]
+    assert find_dates(text) or re.search(r"\b(19|20)\d\d\b", text), text  # it states a date
+    # Placed first after the title, with no URL to date the article by.
+    a = normalized(article(text + "\nبقية الخبر", title=r["title"]))
+    assert a.published_at is None and a.date_source() == "retrieved", text
+    assert a.body.split(PARAGRAPH_SEP)[0] == text
+    assert not looks_like_date(text)
+
+
+def test_opening_lines_of_the_day_give_dates_only_from_stamps() -> None:
+    """Through the stage as the inbox delivers them (crawl time as retrieved_at): the agency's
+    datelines are the only opening lines taken, every story line stays."""
+    taken: Counter[str] = Counter()
+    for r in day_rows().values():
+        if not (r["content"].strip() or r["title"].strip()):
+            continue  # refused by ingest
+        a = normalized(article(r["content"], title=r["title"],
+                               retrieved_at=datetime.fromisoformat(r["date_extracted"]).replace(
+                                   tzinfo=UTC)))
+        if a.published_source == "body":
+            taken[r["source"]] += 1
+            assert a.published_raw is not None and looks_like_date(a.published_raw)
+            assert read_date(a.published_raw) is not None, a.published_raw
+    assert taken == {"was": 191}
