@@ -1,14 +1,20 @@
 """Date reading on the real date strings of ../shared/data/dates: per file and per form (Hijri
 named-month, Hijri numeric, Gregorian by regional name set, …) how many strings are read and how
 many to the date they state, every Hijri↔Gregorian pair that disagrees by more than a day, and the
-mean time per parse. Asserts nothing (tests/normalize/test_dates.py asserts its figures).
+mean time per parse. Then the articles of the developers' day (--news) through ingest's record
+reader and the normalize stage, per outlet and per date_source: how many are dated, how many to
+the date their text (or URL) states, and the time the date work costs per article. Asserts
+nothing (tests/normalize/test_dates.py asserts its figures).
 
     .venv/bin/python bench/dates.py [--data-dir DIR] [--news FILE] [--json FILE]
 
 Stated dates: the pairs' Gregorian side (the Hijri side alone must give it within a day); the page
 strings' `parsed_date` column; for dateparser's test lines, the date written on the same line
 («6 january 2015», `datetime.datetime(1938, 7, 29)`) or, for its Hijri test strings, the dates
-of its tests/test_hijri.py (HIJRI_TEST_DATES).
+of its tests/test_hijri.py (HIJRI_TEST_DATES). For the articles, whose rows have no published
+date (only the crawl time `date_extracted`, read as retrieved_at): the date a short opening line
+states (the Saudi Press Agency's dateline «بريدة 25 شوال 1436 هـ الموافق 10 اغسطس 2015 م واس»,
+its Gregorian side), else none; apart, the date in the URL (/2015/08/10/, /20150810/).
 """
 
 from __future__ import annotations
@@ -26,10 +32,15 @@ from typing import Any
 
 from hijridate import Gregorian
 
+from akhbar.contract import Article, ContractError, Source
+from akhbar.settings import Settings, parse_field_map
 from akhbar.terminal import print_table
+from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, record_article
 from akhbar_normalize.arabic_dates import AGREE_DAYS, read_date
 from akhbar_normalize.cleaning import clean_lines
-from akhbar_normalize.dates import looks_like_date, parse_date
+from akhbar_normalize.dates import MAX_CANDIDATE_CHARS, parse_date
+from akhbar_normalize.published import Candidate, choose, stamp, url_date
+from akhbar_normalize.stage import process
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "dates"
@@ -38,6 +49,9 @@ PAIRS, PAGES, DATEPARSER = ("saudinewsnet_hijri_gregorian_pairs.tsv",
                             "html_pages_visible_date_strings.tsv",
                             "dateparser_arabic_test_lines.tsv")
 NOT_READ = "(not read)"
+# The SaudiNewsNet fields under the inbox's names, as the README's AKHBAR_INBOX_FIELD_MAP example.
+FIELD_MAP = parse_field_map("content=body,date_extracted=retrieved_at")
+OPENING_LINES = 5  # tried for a date stamp, as the normalize stage does
 # scrapinghub/dateparser tests/test_hijri.py: the dates its Hijri strings state (Umm al-Qura).
 HIJRI_TEST_DATES = {
     "14-09-1432 هـ, 09:40 صباحاً": date(2011, 8, 14),
@@ -75,8 +89,26 @@ class Disagreement:
 
 
 @dataclass
+class Dated:
+    """Articles of one outlet or one date_source: how many are dated (published_at set); of
+    those whose text states a date, how many are dated to it; the same for a date in the URL;
+    how many publication times lie after retrieved_at."""
+    articles: int = 0
+    dated: int = 0
+    text_states: int = 0
+    text_right: int = 0
+    url_states: int = 0
+    url_right: int = 0
+    after_retrieved: int = 0
+
+
+@dataclass
 class Report:
     tables: dict[str, dict[str, Row]] = field(default_factory=dict)
+    # per outlet and per date_source ("outlet" and "date_source" → key → Dated)
+    dated: dict[str, dict[str, Dated]] = field(default_factory=dict)
+    refused: int = 0
+    not_dated_as_stated: list[str] = field(default_factory=list)  # "url: line → date"
     # Hijri sides one day from their Gregorian side (moon sighting, or the paper's slip): ids
     off_by_one: list[str] = field(default_factory=list)
     disagreements: list[Disagreement] = field(default_factory=list)
@@ -181,10 +213,72 @@ def mean_us(fn: Callable[[Any], object], items: list[Any]) -> float:
     return (time.perf_counter() - start) / len(items) * 1e6
 
 
-def date_lines_of(news: Path) -> list[list[str]]:
-    """The lines normalize tries for a date in each article: the first five after the title."""
-    articles = [json.loads(line) for line in news.read_text(encoding="utf-8").splitlines()]
-    return [clean_lines(a["content"])[:5] for a in articles]
+def inbox_articles(news: Path) -> list[Article]:
+    """The day's rows as ingest reads them (FIELD_MAP; `id` and `author` are not mapped)."""
+    options, inbox = RecordOptions(field_map=FIELD_MAP), Source(name="inbox", kind="inbox")
+    articles = []
+    for line in news.read_text(encoding="utf-8").splitlines():
+        try:
+            articles.append(record_article(mapped_fields(json.loads(line), options)[0], inbox))
+        except FileRejected:
+            continue  # counted as refused by the caller (rows - articles)
+    return articles
+
+
+def stated_date(lines: list[str]) -> tuple[date, str] | None:
+    """The date the first short opening line that states one states (a dateline, a stamp), and
+    that line."""
+    for line in lines[:OPENING_LINES]:
+        if len(line) <= MAX_CANDIDATE_CHARS and (found := read_date(line)) is not None:
+            return found.at.date(), line
+    return None
+
+
+def date_work(article: tuple[list[str], Article], timezone: str = "UTC") -> Candidate | None:
+    """What the normalize stage does for a date, on an article's opening lines: a stamp among
+    them (explicit or relative), the URL's date, the choice between them."""
+    lines, a = article
+    base = a.retrieved_at or a.ingested_at
+    opening = next((c for line in lines if (c := stamp(line, "body", base, timezone))), None)
+    found = [c for c in (url_date(a.url, timezone), opening) if c is not None]
+    return choose(found, a.retrieved_at, a.ingested_at)
+
+
+def dated(news: Path, report: Report) -> list[tuple[list[str], Article]]:
+    """The normalize stage over the day's articles, tallied per outlet and per date_source."""
+    rows = len(news.read_text(encoding="utf-8").splitlines())
+    articles = inbox_articles(news)
+    report.refused = rows - len(articles)
+    by: dict[str, dict[str, Dated]] = {"outlet": {}, "date_source": {}}
+    settings, opened = Settings(), []
+    for a in articles:
+        lines = clean_lines(a.body)
+        opened.append((lines[:OPENING_LINES], a))
+        try:
+            doc = process(a, settings)
+        except ContractError:
+            report.refused += 1
+            continue
+        in_url = url_date(a.url, settings.default_timezone)
+        stated, line = stated_date(lines) or (None, "")
+        when = doc.published_at
+        if stated is not None and (when is None or when.date() != stated):
+            report.not_dated_as_stated.append(f"{a.url}: {line} → {when or 'undated'}")
+        for kind, key in (("outlet", a.source.name), ("date_source", doc.date_source())):
+            d = by[kind].setdefault(key, Dated())
+            d.articles += 1
+            d.text_states += stated is not None
+            d.url_states += in_url is not None
+            if when is None:
+                continue
+            assert doc.retrieved_at is not None  # every row has its crawl time
+            sane = when <= doc.retrieved_at
+            d.dated += 1
+            d.after_retrieved += not sane
+            d.text_right += stated is not None and sane and when.date() == stated
+            d.url_right += in_url is not None and sane and when.date() == in_url.at.date()
+    report.dated = by
+    return opened
 
 
 def run(data: Path, news: Path | None) -> Report:
@@ -194,16 +288,14 @@ def run(data: Path, news: Path | None) -> Report:
     report.timings_us["read_date, per string"] = mean_us(read_date, texts)
     report.timings_us["parse_date, per string"] = mean_us(parse_date, texts)
     if news is not None and news.exists():
-        articles = date_lines_of(news)
-
-        def date_of(lines: list[str]) -> None:
-            for line in lines:
-                if looks_like_date(line) and parse_date(line) is not None:
-                    return
-
-        report.timings_us[f"date lines, per article ({len(articles)} of {news.name})"] = (
-            mean_us(date_of, articles))
+        articles = dated(news, report)
+        report.timings_us[f"date work, per article ({len(articles)} of {news.name})"] = (
+            mean_us(date_work, articles))
     return report
+
+
+def share(n: int, of: int) -> str:
+    return f"{n} ({n / of:.0%})" if of else "- (states none)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,6 +320,20 @@ def main(argv: list[str] | None = None) -> int:
     for d in report.disagreements:
         print(f"  {d.article_id} {d.source}: {d.hijri} → {d.hijri_as_gregorian}, paper says "
               f"{d.gregorian} (= {d.gregorian_as_hijri} هـ); paper wrong: {d.paper_wrong}")
+    for kind, table in report.dated.items():
+        print(f"\nThe day's articles per {kind} ({report.refused} refused): dated, and dated to "
+              "the date their text or URL states (never after retrieved_at)")
+        print_table([kind, "articles", "dated", "text states", "dated to it", "URL states",
+                     "dated to it", "after retrieved_at"], [
+            (key, str(d.articles), share(d.dated, d.articles), str(d.text_states),
+             share(d.text_right, d.text_states), str(d.url_states),
+             share(d.url_right, d.url_states), str(d.after_retrieved))
+            for key, d in sorted(table.items(), key=lambda kv: -kv[1].articles)])
+    if report.dated:
+        print(f"Articles not dated to the date an opening line states: "
+              f"{len(report.not_dated_as_stated)}")
+    for line in report.not_dated_as_stated:
+        print(f"  {line}")
     print()
     print_table(["timing", "mean µs"], [(k, f"{v:.1f}") for k, v in report.timings_us.items()])
     if args.json:

@@ -442,3 +442,27 @@ def test_opening_lines_of_the_day_give_dates_only_from_stamps() -> None:
             assert a.published_raw is not None and looks_like_date(a.published_raw)
             assert read_date(a.published_raw) is not None, a.published_raw
     assert taken == {"was": 191}
+
+
+def test_the_days_articles_are_dated_where_their_text_or_url_states_a_date(
+        bench: dict[str, Any]) -> None:
+    """bench/dates.py on the developers' day, its published date withheld (its rows have none;
+    the crawl time is retrieved_at): every article whose opening lines or URL state a date is
+    dated to it, except one story line; nothing is dated after its retrieval."""
+    report = bench["Report"]()
+    bench["dated"](need(NEWS), report)
+    counts = {kind: {key: (d.articles, d.dated, d.text_states, d.text_right, d.url_states,
+                           d.url_right, d.after_retrieved) for key, d in table.items()}
+              for kind, table in report.dated.items()}
+    assert counts["date_source"] == {"retrieved": (1034, 0, 1, 0, 0, 0, 0),
+                                     "url": (473, 473, 0, 0, 473, 473, 0),
+                                     "body": (191, 191, 191, 191, 0, 0, 0)}
+    assert counts["outlet"]["was"] == (201, 191, 191, 191, 0, 0, 0)
+    for outlet in ("aljazirah", "aleqtisadiya", "okaz"):
+        n = counts["outlet"][outlet][0]
+        assert counts["outlet"][outlet] == (n, n, 0, 0, n, n, 0), outlet
+    # The one: «٢- قامت الكلية بتقييد طلبه إلكترونيا بتاريخ ٣ / ٧ / ١٤٣٤هـ …», an item of a
+    # story's numbered list (a date in 2013), rightly not taken.
+    assert len(report.not_dated_as_stated) == 1
+    assert "١٤٣٤هـ" in report.not_dated_as_stated[0]
+    assert report.not_dated_as_stated[0].endswith("undated")
