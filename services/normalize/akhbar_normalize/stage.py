@@ -13,14 +13,27 @@ from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_normalize.cleaning import clean, clean_lines
 from akhbar_normalize.dates import looks_like_date, parse_date
+from akhbar_normalize.furniture import (
+    Furniture,
+    MemoryFurniture,
+    RedisFurniture,
+    load_seed,
+    split_section,
+    strip,
+)
 from akhbar_normalize.html import extract
 
 
 def make(ctx: StageContext) -> ProcessFn:
-    return partial(process, settings=ctx.settings)
+    seed = load_seed()
+    furniture: Furniture = (MemoryFurniture(seed) if ctx.redis is None
+                            else RedisFurniture(ctx.redis, seed))
+    return partial(process, settings=ctx.settings, furniture=furniture)
 
 
-def process(article: Article, settings: Settings) -> Article:
+def process(article: Article, settings: Settings, furniture: Furniture | None = None) -> Article:
+    """`furniture`: the outlet furniture learner (akhbar_normalize.furniture); None removes
+    only the hand-listed widget words."""
     tz = settings.default_timezone
 
     def date_line(line: str) -> datetime | None:
@@ -47,8 +60,12 @@ def process(article: Article, settings: Settings) -> Article:
     if a.published_at is None and cleaned.date is not None:
         a.published_at, a.published_raw = cleaned.date, cleaned.date_raw
         a.published_source = "body"
-    a.title = cleaned.title
-    a.body = PARAGRAPH_SEP.join(cleaned.paragraphs)
+    paragraphs = cleaned.paragraphs
+    if furniture is not None:  # outlet furniture, learned (akhbar_normalize.furniture)
+        paragraphs = strip(cleaned.title, paragraphs, a.source.name, furniture, looks_like_date)
+    section, a.title = split_section(cleaned.title)
+    a.section = section or a.section
+    a.body = PARAGRAPH_SEP.join(paragraphs)
     a.captions, a.credit = cleaned.captions, cleaned.credit or a.credit
     if not (a.title or a.body):
         raise ContractError("no text left after cleaning")
