@@ -9,8 +9,8 @@ carry whatever its outlet («شارك», «طباعة», «التعليقات»)
 cleaning.BOILERPLATE_LINES, which `clean` applies before this.
 
 It cannot eat the story:
-- only the first HEAD_LINES and last TAIL_LINES paragraphs of a body, of at most MAX_WORDS words,
-  are candidates (counted and removable); a paragraph of the story is never one, nor an opening
+- only the first HEAD_LINES and last TAIL_LINES paragraphs of a body, of at most MAX_WORDS words
+  (the article's own title counted as one), are candidates (counted and removable); a paragraph of the story is never one, nor an opening
   line that states a date (the dateline is the dateline reader's);
 - a shape is furniture for an outlet once MIN_COUNT of the outlet's articles carried it at an
   edge and, once the outlet has MIN_COUNT / MIN_SHARE articles, MIN_SHARE of them. Only an
@@ -127,8 +127,9 @@ def candidates(title: str, paragraphs: Sequence[str],
     `is_dateline` is left to the dateline reader."""
     n = len(paragraphs)
     edges = [i for i in range(n) if i < HEAD_LINES or i >= n - TAIL_LINES]
-    shapes = {i: line_shape(paragraphs[i], title) for i in edges
-              if len(paragraphs[i].split()) <= MAX_WORDS
+    # Words counted on the shape: a link line is short whatever the length of the title it repeats.
+    shapes = {i: shape for i in edges
+              if len((shape := line_shape(paragraphs[i], title)).split()) <= MAX_WORDS
               and not (i < HEAD_LINES and is_dateline(paragraphs[i]))}
     story = "\n".join(p for i, p in enumerate(paragraphs) if i not in shapes)
     # Search form: a copy with other spacing, hamza or diacritics is the same article.
