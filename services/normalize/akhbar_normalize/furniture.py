@@ -10,8 +10,8 @@ cleaning.BOILERPLATE_LINES, which `clean` applies before this.
 
 It cannot eat the story:
 - only the first HEAD_LINES and last TAIL_LINES paragraphs of a body, of at most MAX_WORDS words
-  (the article's own title counted as one), are candidates (counted and removable); a paragraph of the story is never one, nor an opening
-  line that states a date (the dateline is the dateline reader's);
+  (the article's own title counted as one), are candidates (counted and removable): a paragraph
+  of the story is never one, nor an opening line that states a date (the dateline reader's);
 - a shape is furniture for an outlet once MIN_COUNT of the outlet's articles carried it at an
   edge and, once the outlet has MIN_COUNT / MIN_SHARE articles, MIN_SHARE of them. Only an
   article new to the outlet teaches: one whose title and body the outlet's SEEN_CAP most recent
