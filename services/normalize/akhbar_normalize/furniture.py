@@ -14,8 +14,9 @@ It cannot eat the story:
   of the story is never one, nor an opening line that states a date (the dateline reader's);
 - a shape is furniture for an outlet once MIN_COUNT of the outlet's articles carried it at an
   edge and, once the outlet has MIN_COUNT / MIN_SHARE articles, MIN_SHARE of them. Only an
-  article new to the outlet teaches: one whose title and body the outlet's SEEN_CAP most recent
-  articles do not share (copies of one story count once).
+  article new to the outlet teaches: one whose title and story lines (the other paragraphs)
+  are not among the outlet's SEEN_CAP most recent fingerprints, two an article (copies of one
+  story count once).
 
 State per outlet: the number of articles that taught, the count of each shape (at most
 SHAPE_CAP; when full, a new shape replaces the least counted one and starts from its count + 1,
@@ -61,7 +62,7 @@ HEAD_LINES = 2
 TAIL_LINES = 6
 MAX_WORDS = 12  # «تبدأ بالرمز (47) ثم مسافة ثم نص الرسالة إلى» has 9; a story paragraph more
 SHAPE_CAP = 1000  # shapes kept per outlet (see the module docstring for the bound it gives)
-SEEN_CAP = 1000  # fingerprints of an outlet's recent articles: copies of a story come close
+SEEN_CAP = 1000  # fingerprints of an outlet's 500 recent articles: copies come close in time
 STATE_TTL_S = 30 * 24 * 3600  # an outlet's state expires a month after its last article
 SEED = Path(__file__).parent / "data" / "furniture.json"
 # «عام / …», «اقتصادي / …»: one word of letters, a slash, then the headline.
