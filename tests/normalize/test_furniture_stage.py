@@ -63,6 +63,15 @@ PAGES = {
 }
 
 
+def test_without_a_learner_titles_and_bodies_stay_whole() -> None:
+    article = Article(id="0" * 32, source=Source(name="was", kind="inbox"), ingested_at=utcnow(),
+                      title="عام / خادم الحرمين يستقبل", body="نص الخبر\n20:26 ت م")
+    a = plain(article)
+    assert (a.section, a.title, paragraphs(a)) == (None, article.title, ["نص الخبر", "20:26 ت م"])
+    a = learner_stage()(article)  # the seed knows `was`
+    assert (a.section, a.title, paragraphs(a)) == ("عام", "خادم الحرمين يستقبل", ["نص الخبر"])
+
+
 def test_saved_pages_keep_their_story() -> None:
     """Every saved page (the eight Arabic ones and three Persian), three times as one outlet's:
     each body is the body without the learner, its story sentence and its closing lines (the

@@ -1,12 +1,12 @@
 """Outlet furniture learned from the data, and the «قسم / …» section prefix of titles.
 
-One mechanism removes furniture from bodies: a short line at an edge of a body whose shape
-(`line_shape`: whitespace, digits and the article's own title folded) the outlet
-(Article.source.name) has printed at the edge of many of its articles — link lines «رابط الخبر
-بصحيفة الوئام: [title]», agency end marks «// انتهى //» and time stamps «#:# ت م», the SMS
-subscription block, repeated bylines. What the data cannot show, the widget words any page may
-carry whatever its outlet («شارك», «طباعة», «التعليقات»), is the one hand list,
-cleaning.BOILERPLATE_LINES, which `clean` applies before this.
+One mechanism removes furniture from bodies (and tells a title's section prefix, at the end): a
+short line at an edge of a body whose shape (`line_shape`: whitespace, digits and the article's
+own title folded) the outlet (Article.source.name) has printed at the edge of many of its
+articles — link lines «رابط الخبر بصحيفة الوئام: [title]», agency end marks «// انتهى //»
+and time stamps «#:# ت م», the SMS subscription block, repeated bylines. What the data cannot
+show, the widget words any page may carry whatever its outlet («شارك», «طباعة», «التعليقات»),
+is the one hand list, cleaning.BOILERPLATE_LINES, which `clean` applies before this.
 
 It cannot eat the story:
 - only the first HEAD_LINES and last TAIL_LINES paragraphs of a body, of at most MAX_WORDS words
@@ -21,7 +21,7 @@ It cannot eat the story:
 State per outlet: the number of articles that taught, the count of each shape (at most
 SHAPE_CAP; when full, a new shape replaces the least counted one and starts from its count + 1,
 the "space-saving" heavy-hitter count, which never misses a frequent shape and can only
-overcount a new one by at most candidates-per-article × articles / SHAPE_CAP, 0.8% of the
+overcount a new one by at most candidates-per-article × articles / SHAPE_CAP, 0.9% of the
 articles, well below MIN_SHARE) and the fingerprints of its recent articles. In Redis
 (`RedisFurniture`, keys akhbar:furniture:{outlet}:*, one Lua call per article, expiring STATE_TTL_S
 after the outlet's last article) when the stage has a client, in memory (`MemoryFurniture`)
@@ -31,6 +31,10 @@ Cold start: the first articles of an outlet would keep their furniture, so the l
 from SEED, the shapes this same learner ends with on the SaudiNewsNet crawl (`make
 learn-furniture`, akhbar_normalize.furniture_seed; the file records the command and data).
 A seeded shape is furniture for its outlet from the first article.
+
+Titles: a «word /» prefix («عام / …») is counted as one more candidate, SECTION; it moves to
+Article.section unless the outlet, once it has enough articles to tell, prints one on fewer than
+MIN_SHARE of its titles (`is_furniture`): then it is a word of the headline («بالصور / …»).
 """
 
 from __future__ import annotations
@@ -109,14 +113,25 @@ def split_section(title: str) -> tuple[str | None, str]:
     return (m["section"], title[m.end():]) if m else (None, title)
 
 
-def is_furniture_count(count: int, articles: int) -> bool:
-    """A shape carried by `count` of an outlet's `articles` (those that taught) is furniture."""
+def is_furniture(shape: str, count: int, articles: int) -> bool:
+    """A shape carried by `count` of an outlet's `articles` (those that taught) is furniture.
+    A title's «word /» prefix is the outlet's section unless the outlet, once it has enough
+    articles to tell, prints one on fewer than MIN_SHARE of its titles («بالصور / …» of an
+    outlet without sections is a headline's word)."""
+    if shape == SECTION:
+        return articles < MIN_COUNT / MIN_SHARE or count >= MIN_SHARE * articles
     return count >= max(MIN_COUNT, MIN_SHARE * articles)
+
+
+# The shape of a title's section prefix, counted with the body's lines under the key TITLE_KEY.
+SECTION = "[section] /"
+TITLE_KEY = -1
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """The removable lines of one body: paragraph index -> shape."""
+    """The removable lines of one body: paragraph index -> shape (TITLE_KEY: the title's
+    section prefix)."""
 
     shapes: dict[int, str]
     fingerprints: tuple[str, ...]  # of the title and of the story lines (the other paragraphs)
@@ -132,6 +147,8 @@ def candidates(title: str, paragraphs: Sequence[str],
     shapes = {i: shape for i in edges
               if len((shape := line_shape(paragraphs[i], title)).split()) <= MAX_WORDS
               and not (i < HEAD_LINES and is_dateline(paragraphs[i]))}
+    if SECTION_PREFIX.match(title):
+        shapes[TITLE_KEY] = SECTION
     story = "\n".join(p for i, p in enumerate(paragraphs) if i not in shapes)
     # Search form: a copy with other spacing, hamza or diacritics is the same article.
     return Candidates(shapes, tuple(
@@ -147,11 +164,14 @@ class Furniture(Protocol):
 
 
 def strip(title: str, paragraphs: list[str], outlet: str, furniture: Furniture,
-          is_dateline: Callable[[str], bool]) -> list[str]:
-    """The paragraphs without the outlet's furniture."""
+          is_dateline: Callable[[str], bool]) -> tuple[str | None, str, list[str]]:
+    """(section, headline, paragraphs): the title's section prefix split off when it is the
+    outlet's section, and the paragraphs without the outlet's furniture."""
     found = candidates(title, paragraphs, is_dateline)
     drop = furniture.furniture(outlet, found)  # even without candidates: the article counts
-    return [p for i, p in enumerate(paragraphs) if found.shapes.get(i) not in drop]
+    section, headline = split_section(title) if SECTION in drop else (None, title)
+    return section, headline, [p for i, p in enumerate(paragraphs)
+                               if found.shapes.get(i) not in drop]
 
 
 def load_seed(path: Path = SEED) -> dict[str, frozenset[str]]:
@@ -195,7 +215,7 @@ class MemoryFurniture:
                     o.counts[s] = o.counts.pop(low) + 1
         seeded = self.seed.get(outlet, frozenset())
         return {s for s in shapes
-                if s in seeded or is_furniture_count(o.counts.get(s, 0), o.articles)}
+                if s in seeded or is_furniture(s, o.counts.get(s, 0), o.articles)}
 
 
 # KEYS: shape counts (zset), recent fingerprints (zset), articles that taught (string).
@@ -255,4 +275,4 @@ class RedisFurniture:
                   "\n".join(shapes)])
         seeded = self.seed.get(outlet, frozenset())
         return {s for s, c in zip(shapes, counts, strict=True)
-                if s in seeded or is_furniture_count(int(float(c)), int(n))}
+                if s in seeded or is_furniture(s, int(float(c)), int(n))}

@@ -58,7 +58,7 @@ def learn(news: Path) -> dict[str, Any]:
     outlets = {}
     for outlet, o in sorted(learner.outlets.items()):
         shapes = {s: n for s, n in sorted(o.counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                  if f.is_furniture_count(n, o.articles)}
+                  if f.is_furniture(s, n, o.articles)}
         if shapes:
             outlets[outlet] = {"articles": o.articles, "shapes": shapes}
     return {"command": COMMAND,

@@ -18,7 +18,6 @@ from akhbar_normalize.furniture import (
     MemoryFurniture,
     RedisFurniture,
     load_seed,
-    split_section,
     strip,
 )
 from akhbar_normalize.html import extract
@@ -33,7 +32,7 @@ def make(ctx: StageContext) -> ProcessFn:
 
 def process(article: Article, settings: Settings, furniture: Furniture | None = None) -> Article:
     """`furniture`: the outlet furniture learner (akhbar_normalize.furniture); None removes
-    only the hand-listed widget words."""
+    only the hand-listed widget words and leaves a title's section prefix in place."""
     tz = settings.default_timezone
 
     def date_line(line: str) -> datetime | None:
@@ -60,10 +59,9 @@ def process(article: Article, settings: Settings, furniture: Furniture | None = 
     if a.published_at is None and cleaned.date is not None:
         a.published_at, a.published_raw = cleaned.date, cleaned.date_raw
         a.published_source = "body"
-    paragraphs = cleaned.paragraphs
-    if furniture is not None:  # outlet furniture, learned (akhbar_normalize.furniture)
-        paragraphs = strip(cleaned.title, paragraphs, a.source.name, furniture, looks_like_date)
-    section, a.title = split_section(cleaned.title)
+    section, a.title, paragraphs = (  # outlet furniture, learned (akhbar_normalize.furniture)
+        strip(cleaned.title, cleaned.paragraphs, a.source.name, furniture, looks_like_date)
+        if furniture is not None else (None, cleaned.title, cleaned.paragraphs))
     a.section = section or a.section
     a.body = PARAGRAPH_SEP.join(paragraphs)
     a.captions, a.credit = cleaned.captions, cleaned.credit or a.credit
