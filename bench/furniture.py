@@ -15,8 +15,8 @@ recur in at least --min-share of its articles before (akhbar_normalize.furniture
 exact lines (whitespace folded) and line shapes (digits folded too, «20:26 ت م» = «21:03 ت م»,
 and the article's own title, as in the link lines that repeat it), and how many bodies hold a
 recurring shape before and after. Then the recurring shapes over all outlets, the lines the
-stage removed (--removed: every one, by outlet and shape, with counts), and the titles that begin
-with a «قسم /» section prefix before (the stage moves it to `section`).
+stage removed (--removed: every one, by outlet and shape, with counts), and the titles whose
+«قسم /» prefix moved to `section` or stayed in the headline (an outlet that rarely prints one).
 """
 
 from __future__ import annotations
@@ -224,9 +224,9 @@ def print_report(r: dict[str, Any], top: int, removed_lines: bool) -> None:
             [[x["outlet"], str(x["lines"]), x["shape"],
               x["example"] if x["example"] != x["shape"] else "=", str(x["variants"])]
              for x in r["removed"]])
-    print("\n== titles: a «word /» section prefix moved to `section`")
+    print("\n== titles: a «word /» prefix moved to `section`, or kept as a word of the headline")
     common.print_table(
-        ["outlet", "titles", "with section", "share", "still prefixed", "sections"],
+        ["outlet", "titles", "with section", "share", "prefix kept", "sections"],
         [[outlet, str(o["articles"]), str(o["titles_with_section"]),
           f"{o['title_section_share']:.1%}", str(o["titles_still_prefixed"]),
           " ".join(f"{s}:{n}" for s, n in list(o["sections"].items())[:6])]
