@@ -64,7 +64,7 @@ MIN_COUNT = 3
 # subscription block of almadina, is five lines.
 HEAD_LINES = 2
 TAIL_LINES = 6
-MAX_WORDS = 12  # «تبدأ بالرمز (47) ثم مسافة ثم نص الرسالة إلى» has 9; a story paragraph more
+MAX_WORDS = 12  # «تبدأ بالرمز (47) ثم مسافة ثم نص الرسالة إلى» has 9
 SHAPE_CAP = 1000  # shapes kept per outlet (see the module docstring for the bound it gives)
 SEEN_CAP = 1000  # fingerprints of an outlet's 500 recent articles: copies come close in time
 STATE_TTL_S = 30 * 24 * 3600  # an outlet's state expires a month after its last article
@@ -99,12 +99,6 @@ def recurring_lines(articles: Sequence[tuple[str, Sequence[str]]], key: LineKey 
                      for k in {key(line, title) for line in lines} if k)
     need = max(MIN_COUNT, min_share * len(articles))
     return Counter({k: n for k, n in counts.items() if n >= need})
-
-
-def section_prefix(title: str) -> str | None:
-    """The section a title begins with («عام / …» → «عام»), or None."""
-    m = SECTION_PREFIX.match(title)
-    return m["section"] if m else None
 
 
 def split_section(title: str) -> tuple[str | None, str]:
