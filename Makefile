@@ -6,7 +6,7 @@ SERVICES := $(notdir $(wildcard services/*))
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) \
 	tests/support/pyproject.toml requirements-dev.txt constraints.txt
 
-.PHONY: install test lint bench soak faults bench-search bench-ner bench-dates train-ner constraints clean
+.PHONY: install test lint bench soak faults bench-search bench-ner bench-dates train-ner learn-furniture constraints clean
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,11 @@ bench-dates: install
 # Retrain the entity model from ../shared/data (then commit akhbar_enrich/data/ner*).
 train-ner: install
 	$(BIN)/python -m akhbar_enrich.ner_training
+
+# Relearn the normalize stage's furniture seed from ../shared/data/news (then commit
+# akhbar_normalize/data/furniture.json).
+learn-furniture: install
+	$(BIN)/python -m akhbar_normalize.furniture_seed
 
 # Re-pin every package after a dependency change (then review the diff).
 constraints: install

@@ -4,9 +4,10 @@ and what one assignment costs as the store fills. Prints tables; asserts nothing
     .venv/bin/python bench/dedup.py [--store memory|redis|both] [--rounds 5] [--json FILE]
 
 The 1,700 SaudiNewsNet articles (../shared/data/news/saudinewsnet-2015-08-10.jsonl) go through
-ingest's record reader and the normalize stage, then through enrich's `assign` (the function the
-stage calls) in a fixed order: by date_extracted, then id. MemoryStore runs in-process; RedisStore
-against a real redis-server started on a free port.
+ingest's record reader and the normalize stage (as `akhbar process` runs it: outlet furniture
+removed), then through enrich's `assign` (the function the stage calls) in a fixed order: by
+date_extracted, then id. MemoryStore runs in-process; RedisStore against a real redis-server
+started on a free port.
 
 Labels: bench/story_pairs.tsv. A pair is predicted "duplicate" when both articles have the same
 duplicate root (duplicate_of, or the article itself) and "same story" when they have the same
@@ -36,10 +37,11 @@ from typing import Any
 
 from akhbar.contract import Article, Source
 from akhbar.settings import Settings
+from akhbar.stages import StageContext
 from akhbar_enrich.stage import assign
 from akhbar_enrich.store import MemoryStore, RedisStore, SimilarityStore
 from akhbar_ingest.formats import FileRejected, record_article
-from akhbar_normalize.stage import process as normalize
+from akhbar_normalize.stage import make as normalize_stage
 from akhbar_testkit.harness import RedisServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,6 +77,7 @@ def load_articles(path: Path = NEWS) -> tuple[list[tuple[int, Article]], list[in
     rows = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()),
                   key=lambda r: (r["date_extracted"], r["id"]))
     settings, inbox = Settings(), Source(name="inbox", kind="inbox")
+    normalize = normalize_stage(StageContext(settings))  # as `akhbar process`: furniture learnt
     articles, rejected = [], []
     for r in rows:
         try:
@@ -84,7 +87,7 @@ def load_articles(path: Path = NEWS) -> tuple[list[tuple[int, Article]], list[in
         except FileRejected:  # no title and no body: ingest refuses it too
             rejected.append(r["id"])
             continue
-        articles.append((r["id"], normalize(article, settings)))
+        articles.append((r["id"], normalize(article)))
     return articles, rejected
 
 

@@ -1,19 +1,22 @@
-"""Outlet furniture left in bodies and titles after the normalize stage, per outlet of the
-SaudiNewsNet data. Prints tables; asserts nothing.
+"""Outlet furniture in bodies and titles before and after the normalize stage removes it, per
+outlet of the SaudiNewsNet data. Prints tables; asserts nothing.
 
     .venv/bin/python bench/furniture.py [--min-share 0.05] [--min-articles 20] [--days [all|DAY,…]]
-                                        [--top 40] [--json FILE]
+                                        [--cold] [--removed] [--top 40] [--json FILE]
 
 Every article of the developers' day (../shared/data/news/saudinewsnet-2015-08-10.jsonl; with
 --days also the crawl days of ../shared/data/news/more/*.zip, all of them or the DAYs named, e.g.
 2015-07-21) goes through ingest's record reader, with the inbox field map the README gives for
-these dumps, and the normalize stage as the in-process pipeline runs it (route ["normalize"]).
-Then, per outlet (`source`) with at least --min-articles articles, the body lines that recur in at
-least --min-share of its articles (akhbar_normalize.furniture.recurring_lines): exact lines
-(whitespace folded) and line shapes (digits folded too, «20:26 ت م» = «21:03 ت م», and the
-article's own title, as in the link lines that repeat it), and how many bodies still hold a
-recurring shape. Then the recurring shapes over all outlets, the furniture list, and the share
-of titles that begin with a «قسم /» section prefix.
+these dumps, and through the normalize stage twice: "before" without a furniture learner (the
+hand-listed widget words only), "after" as the in-process pipeline runs it (route ["normalize"]:
+the stage's learner, starting from its seed; with --cold from nothing, to see what it learns on
+its own). Then, per outlet (`source`) with at least --min-articles articles, the body lines that
+recur in at least --min-share of its articles before (akhbar_normalize.furniture.recurring_lines):
+exact lines (whitespace folded) and line shapes (digits folded too, «20:26 ت م» = «21:03 ت م»,
+and the article's own title, as in the link lines that repeat it), and how many bodies hold a
+recurring shape before and after. Then the recurring shapes over all outlets, the lines the
+stage removed (--removed: every one, by outlet and shape, with counts), and the titles whose
+«قسم /» prefix moved to `section` or stayed in the headline (an outlet that rarely prints one).
 """
 
 from __future__ import annotations
@@ -26,23 +29,26 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import common
 
-from akhbar.contract import PARAGRAPH_SEP, Article, Source
+from akhbar.contract import PARAGRAPH_SEP, Article, ContractError, Source
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import say
 from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, record_article
 from akhbar_normalize.furniture import (
     MIN_SHARE,
+    SECTION_PREFIX,
+    MemoryFurniture,
     line_shape,
     line_text,
     recurring_lines,
-    section_prefix,
 )
+from akhbar_normalize.stage import process
 
 MORE = common.NEWS.parent / "more"
 # The SaudiNewsNet fields under the inbox's names (README, "Article objects").
@@ -53,8 +59,10 @@ SHOWN_CHARS = 70
 @dataclass(frozen=True)
 class Doc:
     outlet: str
-    title: str
-    lines: list[str]
+    title: str  # the headline (the stage moves a section prefix to `section`)
+    section: str | None
+    lines: list[str]  # the body's paragraphs before furniture removal
+    after: list[str]
 
 
 def raw_rows(days: str | None) -> Iterator[dict[str, Any]]:
@@ -77,36 +85,46 @@ def raw_rows(days: str | None) -> Iterator[dict[str, Any]]:
                     yield from json.loads(z.read(name))
 
 
-def normalized(rows: Iterator[dict[str, Any]]
+def normalized(rows: Iterator[dict[str, Any]], cold: bool
                ) -> tuple[list[Doc], Counter[str], Counter[str]]:
-    """The documents the normalize stage writes, and the articles refused by ingest or by
-    normalize, by outlet and by reason."""
+    """Each article as normalize writes it before and after furniture removal, and the
+    articles refused by ingest or by normalize, by outlet and by reason."""
     options = RecordOptions(field_map=FIELD_MAP)
     inbox = Source(name="inbox", kind="inbox")
+    settings = Settings(route=["normalize"])
     lost: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-
-    def articles() -> Iterator[Article]:
-        for row in rows:
-            try:
-                obj, _ignored = mapped_fields(row, options)  # `id` and `author` are not mapped
-                yield record_article(obj, inbox)
-            except FileRejected as exc:
-                lost[row.get("source") or "?"] += 1
-                reasons[f"ingest: {exc}"] += 1
-
-    def failed(article: Article, exc: Exception) -> None:
-        lost[article.source.name] += 1
-        reasons[f"normalize: {exc}"] += 1
-
-    pipeline = InProcessPipeline(StageContext(Settings(route=["normalize"])))
-    docs = [Doc(d["source"]["name"], d["title"], [p for p in d["body"].split(PARAGRAPH_SEP) if p])
-            for d in pipeline.documents(articles(), failed)]
+    after = (partial(process, settings=settings, furniture=MemoryFurniture()) if cold
+             else InProcessPipeline(StageContext(settings)).stages[0][1])
+    docs = []
+    for row in rows:
+        try:
+            obj, _ignored = mapped_fields(row, options)  # `id` and `author` are not mapped
+            article = record_article(obj, inbox)
+            before, done = process(article, settings), after(article)
+        except (FileRejected, ContractError) as exc:
+            lost[row.get("source") or "?"] += 1
+            reasons[f"{'ingest' if isinstance(exc, FileRejected) else 'normalize'}: {exc}"] += 1
+            continue
+        docs.append(Doc(done.source.name, done.title, done.section, paragraphs(before),
+                        paragraphs(done)))
     return docs, lost, reasons
 
 
-def shown(line: str) -> str:
-    return line if len(line) <= SHOWN_CHARS else line[:SHOWN_CHARS - 1] + "…"
+def paragraphs(a: Article) -> list[str]:
+    return [p for p in a.body.split(PARAGRAPH_SEP) if p]
+
+
+def removed(d: Doc) -> list[str]:
+    """The paragraphs of `d` that furniture removal took (a line kept n times counts n)."""
+    kept = Counter(d.after)
+    out = []
+    for x in d.lines:
+        if kept[x]:
+            kept[x] -= 1
+        else:
+            out.append(x)
+    return out
 
 
 def measure(docs: list[Doc], lost: Counter[str], min_share: float, min_articles: int
@@ -117,21 +135,33 @@ def measure(docs: list[Doc], lost: Counter[str], min_share: float, min_articles:
     outlets: dict[str, Any] = {}
     overall: dict[str, Counter[str]] = defaultdict(Counter)  # shape -> outlet -> bodies
     examples: dict[str, Counter[str]] = defaultdict(Counter)  # shape -> exact lines
+    gone: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)  # (outlet, shape) -> lines
     for outlet, ds in sorted(by_outlet.items(), key=lambda kv: -len(kv[1])):
-        sections = Counter(s for d in ds if (s := section_prefix(d.title)))
+        sections = Counter(d.section for d in ds if d.section)
         row: dict[str, Any] = {
             "articles": len(ds), "refused": lost[outlet], "judged": len(ds) >= min_articles,
             "titles_with_section": sum(sections.values()),
             "title_section_share": sum(sections.values()) / len(ds),
-            "sections": dict(sections.most_common())}
+            "sections": dict(sections.most_common()),
+            "titles_still_prefixed": sum(SECTION_PREFIX.match(d.title) is not None for d in ds),
+            "removed_lines": 0}
+        for d in ds:
+            for x in removed(d):
+                gone[outlet, line_shape(x, d.title)][line_text(x)] += 1
+                row["removed_lines"] += 1
         if row["judged"]:
             articles = [(d.title, d.lines) for d in ds]
             exact = recurring_lines(articles, line_text, min_share)
             shapes = recurring_lines(articles, line_shape, min_share)
-            holding = sum(any(line_shape(x, t) in shapes for x in b) for t, b in articles)
+            left = Counter(k for d in ds for k in {line_shape(x, d.title) for x in d.after}
+                           if k in shapes)
             row |= {"recurring_lines": len(exact), "recurring_shapes": len(shapes),
-                    "bodies_with_recurring": holding, "share": holding / len(ds),
-                    "shapes": dict(shapes.most_common())}
+                    "bodies_with_recurring": holding(articles, shapes),
+                    "bodies_with_recurring_after": holding(
+                        [(d.title, d.after) for d in ds], shapes),
+                    "shapes": dict(shapes.most_common()), "shapes_left": dict(left.most_common())}
+            row["share"] = row["bodies_with_recurring"] / len(ds)
+            row["share_after"] = row["bodies_with_recurring_after"] / len(ds)
             for shape, n in shapes.items():
                 overall[shape][outlet] = n
             for t, b in articles:
@@ -140,39 +170,65 @@ def measure(docs: list[Doc], lost: Counter[str], min_share: float, min_articles:
                         examples[s][line_text(x)] += 1
         outlets[outlet] = row
     top = [{"shape": shape, "bodies": sum(per.values()), "outlets": dict(per.most_common()),
+            "bodies_after": sum(outlets[o]["shapes_left"].get(shape, 0) for o in per),
             "example": examples[shape].most_common(1)[0][0],
             "exact_variants": len(examples[shape])}
            for shape, per in sorted(overall.items(), key=lambda kv: -sum(kv[1].values()))]
+    lines = [{"outlet": outlet, "shape": shape, "lines": sum(exact.values()),
+              "variants": len(exact), "example": exact.most_common(1)[0][0]}
+             for (outlet, shape), exact in sorted(
+                 gone.items(), key=lambda kv: (kv[0][0], -sum(kv[1].values()), kv[0][1]))]
     return {"articles": len(docs), "refused": sum(lost.values()), "min_share": min_share,
-            "min_articles": min_articles, "outlets": outlets, "furniture": top}
+            "min_articles": min_articles, "outlets": outlets, "furniture": top,
+            "removed": lines}
 
 
-def print_report(r: dict[str, Any], top: int) -> None:
+def holding(articles: list[tuple[str, list[str]]], shapes: Counter[str]) -> int:
+    """How many bodies hold a line of one of `shapes`."""
+    return sum(any(line_shape(x, t) in shapes for x in b) for t, b in articles)
+
+
+def shown(line: str) -> str:
+    return line if len(line) <= SHOWN_CHARS else line[:SHOWN_CHARS - 1] + "…"
+
+
+def print_report(r: dict[str, Any], top: int, removed_lines: bool) -> None:
     print(f"\n== bodies: {r['articles']} articles normalised ({r['refused']} refused); lines "
-          f"recurring in >= {r['min_share']:.0%} of an outlet's articles (outlets with >= "
-          f"{r['min_articles']} articles)")
+          f"recurring in >= {r['min_share']:.0%} of an outlet's articles before furniture "
+          f"removal (outlets with >= {r['min_articles']} articles); learner: {r['learner']}")
     for reason, n in r["refusals"].items():
         print(f"refused {n}: {shown(reason)}")
     rows = []
     for outlet, o in r["outlets"].items():
         rest = ([str(o["recurring_lines"]), str(o["recurring_shapes"]),
-                 str(o["bodies_with_recurring"]), f"{o['share']:.1%}"] if o["judged"]
+                 f"{o['bodies_with_recurring']} ({o['share']:.1%})",
+                 f"{o['bodies_with_recurring_after']} ({o['share_after']:.1%})"] if o["judged"]
                 else ["-", "-", "-", "too few articles"])
-        rows.append([outlet, str(o["articles"]), str(o["refused"]), *rest])
+        rows.append([outlet, str(o["articles"]), str(o["refused"]), *rest,
+                     str(o["removed_lines"])])
     common.print_table(["outlet", "articles", "refused", "recurring lines", "recurring shapes",
-                        "bodies holding one", "share"], rows)
+                        "bodies holding one before", "after", "lines removed"], rows)
     print(f"\n== furniture: the {min(top, len(r['furniture']))} most common of "
           f"{len(r['furniture'])} recurring line shapes (# = digits), bodies holding each")
     common.print_table(
-        ["bodies", "outlets", "shape", "most common line", "variants"],
-        [[str(f["bodies"]), " ".join(f"{o}:{n}" for o, n in f["outlets"].items()),
+        ["before", "after", "outlets", "shape", "most common line", "variants"],
+        [[str(f["bodies"]), str(f["bodies_after"]),
+          " ".join(f"{o}:{n}" for o, n in f["outlets"].items()),
           shown(f["shape"]), shown(f["example"]) if f["example"] != f["shape"] else "=",
           str(f["exact_variants"])] for f in r["furniture"][:top]])
-    print("\n== titles beginning with a «word /» section prefix")
+    if removed_lines:
+        print(f"\n== removed: every line furniture removal took, by outlet and shape "
+              f"({sum(x['lines'] for x in r['removed'])} lines)")
+        common.print_table(
+            ["outlet", "lines", "shape", "most common line", "variants"],
+            [[x["outlet"], str(x["lines"]), x["shape"],
+              x["example"] if x["example"] != x["shape"] else "=", str(x["variants"])]
+             for x in r["removed"]])
+    print("\n== titles: a «word /» prefix moved to `section`, or kept as a word of the headline")
     common.print_table(
-        ["outlet", "titles", "with prefix", "share", "prefixes"],
+        ["outlet", "titles", "with section", "share", "prefix kept", "sections"],
         [[outlet, str(o["articles"]), str(o["titles_with_section"]),
-          f"{o['title_section_share']:.1%}",
+          f"{o['title_section_share']:.1%}", str(o["titles_still_prefixed"]),
           " ".join(f"{s}:{n}" for s, n in list(o["sections"].items())[:6])]
          for outlet, o in r["outlets"].items()])
 
@@ -184,15 +240,20 @@ def main() -> None:
     ap.add_argument("--days", nargs="?", const="all",
                     help="add the days of ../shared/data/news/more: all (the default when the "
                          "option is given alone) or a comma-separated list such as 2015-07-21")
+    ap.add_argument("--cold", action="store_true",
+                    help="the learner starts from nothing instead of the stage's seed")
+    ap.add_argument("--removed", action="store_true",
+                    help="list every removed line, by outlet and shape")
     ap.add_argument("--top", type=int, default=40, help="furniture shapes printed")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    docs, lost, reasons = normalized(raw_rows(args.days))
+    docs, lost, reasons = normalized(raw_rows(args.days), args.cold)
     say(f"normalised {len(docs)} articles in {time.perf_counter() - t0:.1f} s")
     report = measure(docs, lost, args.min_share, args.min_articles)
-    report |= {"days": args.days or "2015-08-10", "refusals": dict(reasons.most_common())}
-    print_report(report, args.top)
+    report |= {"days": args.days or "2015-08-10", "refusals": dict(reasons.most_common()),
+               "learner": "cold (no seed)" if args.cold else "the stage's (seeded)"}
+    print_report(report, args.top, args.removed)
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 

@@ -3,6 +3,7 @@ and what is page furniture. Pure functions over decoded text."""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Callable
@@ -46,8 +47,9 @@ class Cleaned:
 
 
 def clean_lines(text: str) -> list[str]:
-    """NFKC (presentation forms → letters), one stripped line per non-empty line."""
-    text = unicodedata.normalize("NFKC", text)
+    """NFKC (presentation forms → letters), HTML entities left by a scraper («&quot;», «&#39;»)
+    read and stray byte-order marks (U+FEFF) dropped; one stripped line per non-empty line."""
+    text = unicodedata.normalize("NFKC", html.unescape(text)).replace("\ufeff", "")
     return [ln for ln in (_SPACES.sub(" ", raw).strip() for raw in text.splitlines()) if ln]
 
 

@@ -11,15 +11,28 @@ from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_normalize.cleaning import clean, clean_lines
+from akhbar_normalize.dates import looks_like_date
+from akhbar_normalize.furniture import (
+    Furniture,
+    MemoryFurniture,
+    RedisFurniture,
+    load_seed,
+    strip,
+)
 from akhbar_normalize.html import extract
 from akhbar_normalize.published import Candidate, choose, stamp, url_date
 
 
 def make(ctx: StageContext) -> ProcessFn:
-    return partial(process, settings=ctx.settings)
+    seed = load_seed()
+    furniture: Furniture = (MemoryFurniture(seed) if ctx.redis is None
+                            else RedisFurniture(ctx.redis, seed))
+    return partial(process, settings=ctx.settings, furniture=furniture)
 
 
-def process(article: Article, settings: Settings) -> Article:
+def process(article: Article, settings: Settings, furniture: Furniture | None = None) -> Article:
+    """`furniture`: the outlet furniture learner (akhbar_normalize.furniture); None removes
+    only the hand-listed widget words and leaves a title's section prefix in place."""
     tz = settings.default_timezone
     a = article.model_copy(deep=True)
     # Relative dates count back from when the item was fetched, never from the clock.
@@ -53,8 +66,11 @@ def process(article: Article, settings: Settings) -> Article:
         a.published_source = chosen.source
     else:
         a.published_at = a.published_source = None
-    a.title = cleaned.title
-    a.body = PARAGRAPH_SEP.join(cleaned.paragraphs)
+    section, a.title, paragraphs = (  # outlet furniture, learned (akhbar_normalize.furniture)
+        strip(cleaned.title, cleaned.paragraphs, a.source.name, furniture, looks_like_date)
+        if furniture is not None else (None, cleaned.title, cleaned.paragraphs))
+    a.section = section or a.section
+    a.body = PARAGRAPH_SEP.join(paragraphs)
     a.captions, a.credit = cleaned.captions, cleaned.credit or a.credit
     if not (a.title or a.body):
         raise ContractError("no text left after cleaning")
