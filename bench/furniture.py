@@ -116,12 +116,15 @@ def paragraphs(a: Article) -> list[str]:
 
 
 def removed(d: Doc) -> list[str]:
-    """The paragraphs of `d` that furniture removal took (a line kept n times counts n)."""
+    """The paragraphs of `d` that furniture removal took (a line kept n times counts n), and
+    the link line cut from the end of its last paragraph."""
     kept = Counter(d.after)
     out = []
     for x in d.lines:
         if kept[x]:
             kept[x] -= 1
+        elif d.after and x != d.after[-1] and line_text(x).startswith(d.after[-1]):
+            out.append(line_text(x)[len(d.after[-1]):].strip())
         else:
             out.append(x)
     return out

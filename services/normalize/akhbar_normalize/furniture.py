@@ -125,10 +125,12 @@ TITLE_KEY = -1
 @dataclass(frozen=True)
 class Candidates:
     """The removable lines of one body: paragraph index -> shape (TITLE_KEY: the title's
-    section prefix)."""
+    section prefix); and the suffixes of its last paragraph that may be a link line run on
+    into it: shape -> where the suffix starts."""
 
     shapes: dict[int, str]
     fingerprints: tuple[str, ...]  # of the title and of the story lines (the other paragraphs)
+    suffixes: dict[str, int] = field(default_factory=dict)
 
 
 def candidates(title: str, paragraphs: Sequence[str],
@@ -147,13 +149,26 @@ def candidates(title: str, paragraphs: Sequence[str],
     # Search form: a copy with other spacing, hamza or diacritics is the same article.
     return Candidates(shapes, tuple(
         kind + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-        for kind, text in (("t", title), ("b", story)) if (key := search_form(text))))
+        for kind, text in (("t", title), ("b", story)) if (key := search_form(text))),
+        _suffixes(title, paragraphs[-1]) if n else {})
+
+
+def _suffixes(title: str, last: str) -> dict[str, int]:
+    """A link line that repeats the title may run on at the end of the last paragraph («… على
+    العلاج. رابط الخبر بصحيفة الوئام: <title>»): the shapes of the last 1 … MAX_WORDS - 1
+    words before the title, with the title, and where each starts. They are only looked up
+    among the shapes the outlet's whole lines taught, never learnt themselves."""
+    text, head = line_text(last), line_text(title)
+    if not head or len(text) <= len(head) or not text.endswith(head):
+        return {}
+    starts = [m.start() for m in re.finditer(r"\S+", text[:-len(head)])][-(MAX_WORDS - 1):]
+    return {line_shape(text[i:], title): i for i in starts}
 
 
 class Furniture(Protocol):
     def furniture(self, outlet: str, found: Candidates) -> set[str]:
-        """Learn from one article's candidates (when it is new to the outlet) and return the
-        shapes among them that are furniture for the outlet."""
+        """Learn from one article's candidate lines (when it is new to the outlet) and return
+        the shapes among them and among its suffixes that are furniture for the outlet."""
         ...
 
 
@@ -164,8 +179,11 @@ def strip(title: str, paragraphs: list[str], outlet: str, furniture: Furniture,
     found = candidates(title, paragraphs, is_dateline)
     drop = furniture.furniture(outlet, found)  # even without candidates: the article counts
     section, headline = split_section(title) if SECTION in drop else (None, title)
-    return section, headline, [p for i, p in enumerate(paragraphs)
-                               if found.shapes.get(i) not in drop]
+    kept = [p for i, p in enumerate(paragraphs) if found.shapes.get(i) not in drop]
+    last_kept = bool(paragraphs) and found.shapes.get(len(paragraphs) - 1) not in drop
+    if last_kept and (cut := [i for s, i in found.suffixes.items() if s in drop]):
+        kept[-1] = line_text(kept[-1])[:min(cut)].rstrip()  # the longest suffix
+    return section, headline, [p for p in kept if p]
 
 
 def load_seed(path: Path = SEED) -> dict[str, frozenset[str]]:
@@ -208,14 +226,14 @@ class MemoryFurniture:
                     low = min(o.counts, key=o.counts.__getitem__)
                     o.counts[s] = o.counts.pop(low) + 1
         seeded = self.seed.get(outlet, frozenset())
-        return {s for s in shapes
+        return {s for s in shapes | set(found.suffixes)
                 if s in seeded or is_furniture(s, o.counts.get(s, 0), o.articles)}
 
 
 # KEYS: shape counts (zset), recent fingerprints (zset), articles that taught (string).
-# ARGV: shape cap, fingerprint cap, ttl, fingerprints (space-separated), candidate shapes
-# (newline-separated; a paragraph holds no newline). Returns the articles count, then the count
-# of each candidate shape in ARGV order.
+# ARGV: shape cap, fingerprint cap, ttl, fingerprints (space-separated), candidate shapes, then
+# the shapes only looked up (both newline-separated; a paragraph holds no newline). Returns the
+# articles count, then the count of each candidate shape and of each looked-up one in ARGV order.
 _LEARN = """
 local new = true
 for f in string.gmatch(ARGV[4], '%S+') do
@@ -246,6 +264,9 @@ if new then
 end
 local out = {n}
 for _, s in ipairs(shapes) do out[#out + 1] = redis.call('ZSCORE', KEYS[1], s) or '0' end
+for s in string.gmatch(ARGV[6], '[^\\n]+') do
+  out[#out + 1] = redis.call('ZSCORE', KEYS[1], s) or '0'
+end
 return out
 """
 
@@ -262,11 +283,12 @@ class RedisFurniture:
 
     def furniture(self, outlet: str, found: Candidates) -> set[str]:
         shapes = sorted(set(found.shapes.values()))
+        probed = sorted(set(found.suffixes) - set(shapes))
         key = f"{self.prefix}:{{{outlet}}}"  # one hash slot per outlet
         n, *counts = self._learn(
             keys=[f"{key}:shapes", f"{key}:seen", f"{key}:articles"],
             args=[self.cap, SEEN_CAP, self.ttl, " ".join(found.fingerprints),
-                  "\n".join(shapes)])
+                  "\n".join(shapes), "\n".join(probed)])
         seeded = self.seed.get(outlet, frozenset())
-        return {s for s, c in zip(shapes, counts, strict=True)
+        return {s for s, c in zip(shapes + probed, counts, strict=True)
                 if s in seeded or is_furniture(s, int(float(c)), int(n))}
