@@ -56,7 +56,7 @@ def process(article: Article, store: SimilarityStore) -> Article:
              *((detect(c), c) for c in a.captions)]
     a.entities = entities([t for lang, t in texts if lang == "ar"],
                           [t for lang, t in texts if lang == "en"])
-    a.places = geocode(a.entities.locations)
+    a.places = geocode(a.entities.locations, a.dateline.place if a.dateline else None)
     a.story_id, a.duplicate_of = assign(a, store)
     return a
 

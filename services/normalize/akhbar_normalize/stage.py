@@ -1,5 +1,5 @@
 """The normalize stage: raw bytes or JSON fields → clean display text, captions, credit,
-publication date and the search-normalised forms."""
+dateline, publication date and the search-normalised forms."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def process(article: Article, settings: Settings) -> Article:
     cleaned = clean(clean_lines(text), title_lines[0] if title_lines else None, date_line)
     if a.published_raw and a.published_at is None:
         a.published_at = parse_date(a.published_raw, tz)
+    # The dateline: its date ranks after metadata and before a date in the opening lines.
+    if (found := cleaned.dateline) is not None:
+        a.dateline, a.author = found.dateline, a.author or found.author
+        a.credit = found.dateline.agency or a.credit
+        if a.published_at is None and found.date is not None:
+            a.published_at = parse_date(found.date, tz)
+            a.published_raw, a.published_source = found.dateline.raw, "dateline"
     if a.published_at is None and cleaned.date is not None:
         a.published_at, a.published_raw = cleaned.date, cleaned.date_raw
         a.published_source = "body"
