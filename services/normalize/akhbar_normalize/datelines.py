@@ -11,6 +11,7 @@ never taken. Pure functions over one line."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from akhbar.contract import Dateline
@@ -42,8 +43,10 @@ AGENCIES: dict[str, list[str]] = {
     "الوكالات": ["الوكالات", "وكالات"],
 }
 # Outlets that sign their own reports in the opening line («عين اليوم – جدة», «… - سبق - جدة:»).
+# A name here is never a place: «الجزيرة - واس:» is the paper's copy of an agency report.
 OUTLETS: dict[str, list[str]] = {
-    "عين اليوم": ["عين اليوم"], "سبق": ["سبق"], "الوئام": ["الوئام"],
+    "عين اليوم": ["عين اليوم"], "سبق": ["سبق"], "الوئام": ["الوئام"], "الرياضي": ["الرياضي"],
+    "الجزيرة": ["الجزيرة"], "عكاظ": ["عكاظ"], "الاقتصادية": ["الاقتصادية"],
 }
 # «متابعات»: compiled from other media; names neither a place nor an author.
 COMPILED = frozenset(map(search_form, ["متابعات", "متابعة"]))
@@ -58,9 +61,15 @@ MAX_PREFIX_CHARS = 80
 # Parts are separated by dashes (a spaced tatweel too: «سلوى المدني ـ عين اليوم»), colons,
 # commas and parentheses.
 _SPLIT = re.compile(r"\s*(?:[-–—:،,()]|(?<=\s)ـ(?=\s))\s*")
-# Where an inline prefix may end: a colon, or a dash after a closing parenthesis or a word.
-_PREFIX_END = re.compile(r"\s*(?::|\)\s*[-–—:]?|\s[-–—])\s*")
+# Where an inline prefix may end: a colon («باريس - أ ف ب: …»), or a closing parenthesis and
+# a dash («القاهرة (رويترز) - …»). A bare dash may be the byline's own («عين اليوم – جدة»).
+_PREFIX_END = re.compile(r"\s*(?::|\)\s*[-–—:]?)\s*")
 _DIGIT = re.compile(r"\d")
+
+
+def _visible(part: str) -> str:
+    """Without direction marks and other invisible format characters («\u200fأبها»)."""
+    return "".join(c for c in part if unicodedata.category(c) != "Cf").strip()
 
 
 def _key(text: str) -> str:
@@ -97,7 +106,7 @@ def read_dateline(line: str) -> Found | None:
     # The longest prefix that reads: «الجوف – الوئام - عبد الله النعيم: …» is one byline.
     for m in reversed(list(_PREFIX_END.finditer(line[:MAX_PREFIX_CHARS]))):
         prefix, rest = line[:m.end()].strip(), line[m.end():].strip()
-        if rest and (parts := _read(prefix)) is not None:
+        if rest and prefix.count("(") == prefix.count(")") and (parts := _read(prefix)):
             return _found(prefix, parts, rest)
     return None
 
@@ -114,7 +123,7 @@ def _read(text: str) -> _Parts | None:
     names: list[tuple[int, str]] = []  # (position among the parts, name as written)
     agency = outlet = date = None
     outlet_at = -1
-    for i, part in enumerate(p for p in _SPLIT.split(text) if p):
+    for i, part in enumerate(p for p in map(_visible, _SPLIT.split(text)) if p):
         key = _key(part)
         if key in _AGENCY:
             agency = agency or _AGENCY[key]
