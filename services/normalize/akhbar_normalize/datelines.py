@@ -103,7 +103,7 @@ def read_dateline(line: str) -> Found | None:
     line = line.strip()
     if (parts := _read(line)) is not None:
         return _found(line, parts, "")
-    # The longest prefix that reads: «الجوف – الوئام - عبد الله النعيم: …» is one byline.
+    # The longest prefix that reads: «لندن :(أ ف ب) - …» is one dateline, not «لندن :».
     for m in reversed(list(_PREFIX_END.finditer(line[:MAX_PREFIX_CHARS]))):
         prefix, rest = line[:m.end()].strip(), line[m.end():].strip()
         if rest and prefix.count("(") == prefix.count(")") and (parts := _read(prefix)):
