@@ -103,8 +103,8 @@ def assert_only_the_dateline_left(after: Article, before: Article) -> None:
     sentence stays the first paragraph (a whole dateline that was a date line or a caption
     before was not in the body then)."""
     a, b = after.body.split(PARAGRAPH_SEP), before.body.split(PARAGRAPH_SEP)
-    if after.dateline is None:
-        assert a == b
+    if after.dateline is None or (after.dateline == before.dateline and a == b):
+        assert a == b  # no dateline, or the author field's: the body is untouched
         return
     raw = after.dateline.raw
     if a[:1] != b[:1] and len(a) == len(b):  # an inline prefix
@@ -126,8 +126,8 @@ def test_the_days_datelines_leave_the_body_and_nothing_else(
             continue
         after, before = pair
         assert_only_the_dateline_left(after, before)
-        if after.dateline is None:
-            continue
+        if after.dateline == before.dateline and after.body == before.body:
+            continue  # none in the body (the author field's is read with the reader off too)
         found[r["source"]] += 1
         assert after.credit == after.dateline.agency
         if r["source"] == "was":

@@ -6,10 +6,21 @@ or as the prefix of the first paragraph («عبدالله الراجحي- سبق
 A line is read as one only when every part of it has a dateline's shape: an agency or outlet
 of the tables below, a date and nothing else (read by arabic_dates), or a short name (the
 place, or an author before an outlet). A story sentence has parts of no such shape, so it is
-never taken. Pure functions over one line."""
+never taken.
+
+The same reader reads an author field (metadata: «الرياض - واس», «واس (جدة)», «جدة - محمد
+حميدان», «محمد داوود (جدة)», «عادل الخنين من الرياض») when the body has no dateline; there no
+agency or outlet is needed, but two names or more are. Person or place: a byline has no
+gazetteer here, so its shape decides, the rule measured on the SaudiNewsNet days
+(bench/datelines.py): a name in parentheses, after «من», before a colon inside the line or
+before the date is a place; so is the one name of an agency's dateline («مكة المكرمة - واس»);
+any other name of one word is a place («جدة - محمد حميدان»), of two words or more a person's
+(«الجزيرة - سلطان المواش»), the first place is the dateline's. Enrich checks the guess with its
+gazetteer and recogniser (akhbar_enrich.places.settle_byline). Pure functions over one line."""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -40,27 +51,54 @@ AGENCIES: dict[str, list[str]] = {
     "أ ب": ["أ ب", "أسوشيتد برس", "أسوشيتدبرس", "أسوشيتيد برس", "AP"],
     "الأناضول": ["الأناضول", "وكالة الأناضول"],
     "شينخوا": ["شينخوا", "وكالة شينخوا"],
-    "الوكالات": ["الوكالات", "وكالات"],
+    "الوكالات": ["الوكالات", "وكالات", "وكالات الأنباء"],
+    # Broadcasters credited like agencies in the author fields («الوئام - سي ان ان:»).
+    "سي إن إن": ["سي إن إن", "سي ان ان", "CNN"], "بي بي سي": ["بي بي سي", "BBC"],
+    "سكاي نيوز": ["سكاي نيوز", "سكاي", "Sky", "Sky News"], "روسيا اليوم": ["روسيا اليوم", "RT"],
+    "يو بي آي": ["يو بي آي", "يو بي اي", "UPI"],
 }
-# Outlets that sign their own reports in the opening line («عين اليوم – جدة», «… - سبق - جدة:»).
-# A name here is never a place: «الجزيرة - واس:» is the paper's copy of an agency report.
+# Outlets that sign their own reports in the opening line or the author field («عين اليوم –
+# جدة», «… - سبق - جدة:», «عكاظ (الرياض)», «اليوم - الدمام», «لندن: «الشرق الأوسط»»). A name
+# here is never a place: «الجزيرة - واس:» is the paper's copy of an agency report.
 OUTLETS: dict[str, list[str]] = {
     "عين اليوم": ["عين اليوم"], "سبق": ["سبق"], "الوئام": ["الوئام"], "الرياضي": ["الرياضي"],
-    "الجزيرة": ["الجزيرة"], "عكاظ": ["عكاظ"], "الاقتصادية": ["الاقتصادية"],
+    "الجزيرة": ["الجزيرة"], "عكاظ": ["عكاظ"],
+    "الاقتصادية": ["الاقتصادية", "الاقتصادية الإلكترونية"],
+    "الشرق الأوسط": ["الشرق الأوسط", "الشرق الأوسط أونلاين"],
+    "الرياض": ["الرياض الإلكتروني"],
 }
-# «متابعات»: compiled from other media; names neither a place nor an author.
-COMPILED = frozenset(map(search_form, ["متابعات", "متابعة"]))
+# Papers whose names are ordinary words («اليوم» is today, «المدينة» Medina): outlets only in
+# an author field («اليوم - الدمام»), where no sentence is («ذكرت تقارير، اليوم (الاثنين)»).
+BYLINE_OUTLETS: dict[str, list[str]] = {
+    "اليوم": ["اليوم"], "المدينة": ["المدينة"], "الوطن": ["الوطن"]}
+# «متابعات»: compiled from other media, «عواصم»: from several capitals; names neither a place
+# nor an author.
+COMPILED = frozenset(map(search_form, ["متابعات", "متابعة", "عواصم", "العواصم"]))
+# Words that label the name after them, or say how or by which desk a report was filed («كتب -
+# …», «حاوره: …», «(صنعاء ــ هاتفياً)», «الجزيرة - المحليات:», «عكاظ (خاص)», « سعيد (زائر)»,
+# a reader): neither a place nor an author either; so is a desk («مكتب الجزيرة»).
+ROLES = frozenset(map(search_form, [
+    "كتب", "كتبت", "إعداد", "اعداد", "حاوره", "حاورها", "حوار", "تقرير", "مقاربة", "أدار الندوة",
+    "بواسطة", "هاتفيا", "هاتفياً", "خاص", "الموفد الإعلامي", "المحليات", "القسم السياسي",
+    "زائر"]))
+DESKS = frozenset(map(search_form, ["مكتب", "القسم"]))
+# A photo credit ends a byline («… / تصوير - سليمان وهيب:», «(تصوير: فهد العداين)»): the
+# photographer is not the author.
+_PHOTO = re.compile(r"(?:^|[\s/،,(-])+تصوير\b.*", re.DOTALL)
 WEEKDAYS = frozenset(map(search_form, [
     "السبت", "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة"]))
 # What may stand between and around the two calendars' dates of one dateline.
 DATE_GLUE = frozenset(map(search_form, ["الموافق", "م", "هـ", "ه"]))
 MAX_PLACE_WORDS = 3  # «مكة المكرمة», «القدس المحتلة», «خميس مشيط»
 MAX_AUTHOR_WORDS = 4
+# An author field may name two persons in one part («كارول موريللو وكارين دي يونغ») and holds no
+# story sentence; a longer part is one («- الهلال سيكون "فريقاً مرعباً" مع سامي هذا الموسم»).
+MAX_BYLINE_NAME_WORDS = 6
 MAX_WORDS = 20  # a whole dateline line, or the prefix of an inline one
 MAX_PREFIX_CHARS = 80
-# Parts are separated by dashes (a spaced tatweel too: «سلوى المدني ـ عين اليوم»), colons,
-# commas and parentheses.
-_SPLIT = re.compile(r"\s*(?:[-–—:،,()]|(?<=\s)ـ(?=\s))\s*")
+# Parts are separated by dashes (a spaced tatweel too: «سلوى المدني ـ عين اليوم», «صنعاء ــ
+# هاتفياً»), colons, commas and parentheses, and «من» («عادل الخنين من الرياض»).
+_SPLIT = re.compile(r"\s*([-–—:،,()]|(?<=\s)ـ+(?=\s))\s*|\s+(من)\s+")
 # Where an inline prefix may end: a colon («باريس - أ ف ب: …»), or a closing parenthesis and
 # a dash («القاهرة (رويترز) - …»). A bare dash may be the byline's own («عين اليوم – جدة»).
 _PREFIX_END = re.compile(r"\s*(?::|\)\s*[-–—:]?)\s*")
@@ -68,8 +106,10 @@ _DIGIT = re.compile(r"\d")
 
 
 def _visible(part: str) -> str:
-    """Without direction marks and other invisible format characters («\u200fأبها»)."""
-    return "".join(c for c in part if unicodedata.category(c) != "Cf").strip()
+    """Without direction marks and other invisible format characters («\u200fأبها»), and
+    without the quotes and stars around a name («"الاقتصادية"», ««الشرق الأوسط»», «*طلال
+    الصياح»)."""
+    return "".join(c for c in part if unicodedata.category(c) != "Cf").strip(" *\"“”«»\xa0")
 
 
 def _key(text: str) -> str:
@@ -78,22 +118,24 @@ def _key(text: str) -> str:
 
 _AGENCY = {_key(s): name for name, spellings in AGENCIES.items() for s in spellings}
 _OUTLET = {_key(s): name for name, spellings in OUTLETS.items() for s in spellings}
+_BYLINE_OUTLET = _OUTLET | {
+    _key(s): name for name, spellings in BYLINE_OUTLETS.items() for s in spellings}
 
 
 @dataclass(frozen=True)
 class Found:
-    """A dateline read from the top of a body."""
+    """A dateline read from the top of a body or from an author field."""
 
     dateline: Dateline
     date: str | None  # the date it states, as written (for dates.parse_date)
-    author: str | None  # a signed byline's author («داليا أبوالعيش – عين اليوم»)
+    author: str | None  # the persons a byline names («داليا أبوالعيش – عين اليوم»)
     rest: str  # the story text after an inline prefix; "" when the whole line is the dateline
 
 
 @dataclass(frozen=True)
 class _Parts:
     place: str | None
-    agency: str
+    agency: str | None
     date: str | None
     author: str | None
 
@@ -101,36 +143,69 @@ class _Parts:
 def read_dateline(line: str) -> Found | None:
     """The dateline that `line` is or begins with, or None."""
     line = line.strip()
-    if (parts := _read(line)) is not None:
+    if (parts := _read(line, byline=False)) is not None:
         return _found(line, parts, "")
     # The longest prefix that reads: «لندن :(أ ف ب) - …» is one dateline, not «لندن :».
     for m in reversed(list(_PREFIX_END.finditer(line[:MAX_PREFIX_CHARS]))):
         prefix, rest = line[:m.end()].strip(), line[m.end():].strip()
-        if rest and prefix.count("(") == prefix.count(")") and (parts := _read(prefix)):
+        if (rest and prefix.count("(") == prefix.count(")")
+                and (parts := _read(prefix, byline=False))):
             return _found(prefix, parts, rest)
     return None
+
+
+def read_byline(field: str) -> Found | None:
+    """The dateline an author field holds, its persons as `author`; None when the field is
+    one name (a columnist) or has another shape."""
+    field = _visible(html.unescape(field))
+    names = _PHOTO.sub("", field)
+    parts = _read(names, byline=True)
+    return _found(field, parts, "") if parts is not None else None
 
 
 def _found(raw: str, p: _Parts, rest: str) -> Found:
     return Found(Dateline(raw=raw, place=p.place, agency=p.agency), p.date, p.author, rest)
 
 
-def _read(text: str) -> _Parts | None:
-    """The parts of a whole dateline, or None when any part has another shape."""
+def _pieces(text: str) -> list[tuple[str, bool, bool]]:
+    """The parts of a dateline, each with whether its shape marks it as a place (in
+    parentheses, after «من», before a colon) and whether a colon precedes it."""
+    tokens = _SPLIT.split(text)
+    parts = [_visible(p) for p in tokens[0::3]]
+    seps = [a or b for a, b in zip(tokens[1::3], tokens[2::3], strict=True)]
+    out: list[tuple[str, bool, bool]] = []
+    depth, colon = 0, False
+    for i, part in enumerate(parts):
+        before = seps[i - 1] if i else ""
+        depth += (before == "(") - (before == ")")
+        after = "".join(seps[i:next((j for j in range(i + 1, len(parts)) if parts[j]),
+                                    len(parts))])
+        colon = colon or before == ":"
+        if part:
+            out.append((part, depth > 0 or before == "من" or ":" in after, colon))
+    return out
+
+
+def _read(text: str, *, byline: bool) -> _Parts | None:
+    """The parts of a whole dateline, or None when any part has another shape. A dateline in
+    a body needs an agency or outlet; a byline (author field) two names, or one and a label
+    («كتب»، «متابعة»)."""
     text = text.rstrip(":-–— ")
     if not text or len(text.split()) > MAX_WORDS:
         return None
-    names: list[tuple[int, str]] = []  # (position among the parts, name as written)
+    names: list[tuple[str, bool]] = []  # (name as written, its shape marks a place)
     agency = outlet = date = None
-    outlet_at = -1
-    for i, part in enumerate(p for p in map(_visible, _SPLIT.split(text)) if p):
+    labelled = False  # «كتب - عيسى الحكمي:»: a byline of one name
+    max_words = MAX_BYLINE_NAME_WORDS if byline else MAX_AUTHOR_WORDS
+    outlets = _BYLINE_OUTLET if byline else _OUTLET
+    for part, marked, after_colon in _pieces(text):
         key = _key(part)
         if key in _AGENCY:
             agency = agency or _AGENCY[key]
-        elif key in _OUTLET:
-            outlet, outlet_at = _OUTLET[key], i
-        elif key in COMPILED:
-            continue
+        elif key in outlets:
+            outlet = outlet or outlets[key]
+        elif key in COMPILED or key in ROLES or key in WEEKDAYS or key.split()[0] in DESKS:
+            labelled = True
         elif _DIGIT.search(part):
             if date is not None or (dated := _dated(part)) is None:
                 return None
@@ -138,29 +213,24 @@ def _read(text: str) -> _Parts | None:
             if suffix is not None:
                 agency = agency or suffix
             if place is not None:
-                names.append((i, place))
-        elif len(part.split()) <= MAX_AUTHOR_WORDS:
-            names.append((i, part))
+                names.append((place, True))
+        elif len(part.split()) <= max_words and (byline or not after_colon):
+            names.append((part, marked))  # in a body, what follows a colon is the story
         else:
             return None
     credit = agency or outlet
-    if credit is None:
+    if credit is None and (not byline or len(names) + labelled < 2):
         return None
-    if agency is not None:  # an agency's dateline: the one name is its place
-        if len(names) > 1:
-            return None
-        place = names[0][1] if names else None
-        author = None
-    else:  # an outlet's byline: author(s) before the outlet, the place after it
-        before = [n for i, n in names if i < outlet_at]
-        after = [n for i, n in names if i > outlet_at]
-        if len(after) > 1 or len(before) > 2:
-            return None
-        place = after[0] if after else None
-        author = "، ".join(before) or None
-    if place is not None and len(place.split()) > MAX_PLACE_WORDS:
-        return None
-    return _Parts(place, credit, date, author)
+    if agency is not None and len(names) == 1:  # an agency's dateline: its one name is a place
+        names = [(names[0][0], True)]
+    places = [n for n, marked in names
+              if (marked or len(n.split()) == 1) and len(n.split()) <= MAX_PLACE_WORDS]
+    if labelled and credit is None and len(names) == 1:
+        places = []  # «كتب - عيسى الحكمي:», «الصالح (زائر)»: the one name is the writer's
+    persons = [n for n, _ in names if n not in places]
+    if not byline and (len(places) > 1 or len(persons) > 2 or (agency and persons)):
+        return None  # more names than a dateline has: a sentence
+    return _Parts(places[0] if places else None, credit, date, "، ".join(persons) or None)
 
 
 def _dated(part: str) -> tuple[str | None, str, str | None] | None:

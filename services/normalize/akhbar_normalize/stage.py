@@ -12,6 +12,7 @@ from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_normalize.cleaning import clean, clean_lines
+from akhbar_normalize.datelines import read_byline
 from akhbar_normalize.dates import looks_like_date, parse_date
 from akhbar_normalize.html import extract
 
@@ -44,8 +45,13 @@ def process(article: Article, settings: Settings) -> Article:
     cleaned = clean(clean_lines(text), title_lines[0] if title_lines else None, date_line)
     if a.published_raw and a.published_at is None:
         a.published_at = parse_date(a.published_raw, tz)
-    # The dateline: its date ranks after metadata and before a date in the opening lines.
-    if (found := cleaned.dateline) is not None:
+    # The dateline: its date ranks after metadata and before a date in the opening lines. An
+    # author field that is a byline («الرياض - واس», «محمد داوود (جدة)») keeps its persons
+    # only, and is the dateline when the body has none.
+    byline = read_byline(a.author) if a.author else None
+    if byline is not None:
+        a.author = byline.author
+    if (found := cleaned.dateline or byline) is not None:
         a.dateline, a.author = found.dateline, a.author or found.author
         a.credit = found.dateline.agency or a.credit
         if a.published_at is None and found.date is not None:
