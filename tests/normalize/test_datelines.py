@@ -4,6 +4,7 @@ of the body and nothing else (bodies compared line by line with the reader switc
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections import Counter
 from datetime import date
@@ -11,10 +12,11 @@ from datetime import date
 import pytest
 
 from akhbar.contract import PARAGRAPH_SEP, Article, ContractError, RawContent, Source, utcnow
+from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
 from akhbar_normalize import cleaning
-from akhbar_normalize.datelines import read_dateline
+from akhbar_normalize.datelines import AGENCIES, BYLINE_OUTLETS, OUTLETS, read_byline, read_dateline
 from akhbar_normalize.stage import process
 from akhbar_testkit.data import SEEDS, SHARED, need
 
@@ -77,6 +79,76 @@ def test_dateline_forms(line: str, place: str | None, agency: str, date_: str | 
 ])
 def test_story_sentences_are_no_datelines(line: str) -> None:
     assert read_dateline(line) is None
+
+
+@pytest.mark.parametrize(("field", "place", "credit", "author"), [
+    ("الرياض - واس", "الرياض", "واس", None),
+    ("واس (جدة)", "جدة", "واس", None),
+    ("لندن :(أ ف ب)", "لندن", "أ ف ب", None),
+    ("عدن: الوكالات", "عدن", "الوكالات", None),
+    ("الوئام - رويترز:", None, "رويترز", None),
+    ("مكة المكرمة - واس", "مكة المكرمة", "واس", None),  # an agency's one name is its place
+    ("أولجاس أويزوف - رويترز", "أولجاس أويزوف", "رويترز", None),  # enrich corrects it
+    ("جدة - محمد حميدان", "جدة", None, "محمد حميدان"),
+    ("محمد البيضاني - الباحة", "الباحة", None, "محمد البيضاني"),
+    ("القاهرة: عبد الستار حتيتة", "القاهرة", None, "عبد الستار حتيتة"),
+    ("\xa0علي الرباعي (الباحة)", "الباحة", None, "علي الرباعي"),
+    ("عادل الخنين من الرياض", "الرياض", None, "عادل الخنين"),
+    ("«الاقتصادية» من الرياض", "الرياض", "الاقتصادية", None),
+    ("لندن: «الشرق الأوسط أونلاين»", "لندن", "الشرق الأوسط", None),
+    ("اليوم - الدمام", "الدمام", "اليوم", None),
+    ("الجزيرة - سلطان المواش:", None, "الجزيرة", "سلطان المواش"),
+    ("القاهرة - الجزيرة:", "القاهرة", "الجزيرة", None),
+    ("الرياض، الأحساء: واس، عدنان الغزال", "الرياض", "واس", "عدنان الغزال"),
+    ("عبدالله الدهاس (مكة المكرمة)، أحمد اللحياني (صنعاء ــ هاتفياً)", "مكة المكرمة", None,
+     "عبدالله الدهاس، أحمد اللحياني"),
+    ("كتب - عيسى الحكمي:", None, None, "عيسى الحكمي"),
+    ("مكة المكرمة - سامي علي / تصوير - سليمان وهيب:", None, None, "مكة المكرمة، سامي علي"),
+    ("&nbsp;أ ف ب (بيروت)", "بيروت", "أ ف ب", None),
+])
+def test_author_field_bylines(field: str, place: str | None, credit: str | None,
+                              author: str | None) -> None:
+    found = read_byline(field)
+    assert found is not None
+    assert (found.dateline.place, found.dateline.agency, found.author) == (place, credit, author)
+
+
+@pytest.mark.parametrize("field", [
+    "خلف الحربي", "د. جاسر الحربش", "أ.د. جابر بن سالم القحطاني",  # a columnist: one name
+    "- الهلال سيكون \"فريقاً مرعباً\" مع سامي هذا الموسم",  # a pull quote, no name
+])
+def test_a_persons_name_is_no_byline(field: str) -> None:
+    assert read_byline(field) is None
+
+
+CREDIT_NAMES = {search_form(s) for table in (AGENCIES, OUTLETS, BYLINE_OUTLETS)
+                for spellings in table.values() for s in spellings}
+
+
+def test_the_days_author_fields_keep_persons_only() -> None:
+    """Every author field of the day: an agency's or outlet's dateline gives the credit and
+    leaves no author, and no author left holds an agency, an outlet or a byline's dashes."""
+    records = [json.loads(line) for line in need(NEWS).read_text("utf-8").splitlines()]
+    credited: Counter[str] = Counter()
+    for r in records:
+        if not r["author"].strip():
+            continue
+        try:
+            a = process(_record_article(r), SETTINGS)
+        except ContractError:
+            continue
+        if a.author is not None:
+            for name in a.author.split("، "):
+                assert search_form(name) not in CREDIT_NAMES, (r["author"], a.author)
+                assert not re.search(r"[-–—:()]", name), (r["author"], a.author)
+            if not re.search(r"[-–—:(،]|\sـ+\s| من ", r["author"]):  # one name: the field itself
+                assert a.author == r["author"].strip()
+        if (byline := read_byline(r["author"])) is not None and byline.dateline.agency:
+            assert a.credit == byline.dateline.agency
+            credited[r["source"]] += 1
+    assert credited == {
+        "aawsat": 61, "aleqtisadiya": 100, "aljazirah": 70, "almadina": 52, "alriyadh": 90,
+        "alwatan": 39, "alweeam": 84, "alyaum": 102, "okaz": 29, "sabq": 2}
 
 
 def _record_article(r: dict[str, str]) -> Article:

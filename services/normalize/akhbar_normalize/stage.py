@@ -49,8 +49,8 @@ def process(article: Article, settings: Settings) -> Article:
     # author field that is a byline («الرياض - واس», «محمد داوود (جدة)») keeps its persons
     # only, and is the dateline when the body has none.
     byline = read_byline(a.author) if a.author else None
-    if byline is not None:
-        a.author = byline.author
+    if a.author:
+        a.author = byline.author if byline else a.author.strip() or None  # «\xa0خلف الحربي»
     if (found := cleaned.dateline or byline) is not None:
         a.dateline, a.author = found.dateline, a.author or found.author
         a.credit = found.dateline.agency or a.credit
