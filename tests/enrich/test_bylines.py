@@ -45,6 +45,7 @@ def test_author_field_bylines(byline: str, place: str | None, author: str | None
     ("عين اليوم – جدة", "جدة", None),
     ("عين اليوم – القدس المحتلة", "القدس المحتلة", None),
     ("عين اليوم – إسلام آباد", "إسلام آباد", None),
+    ("سانتياجو :رويترز", "سانتياجو", None),  # the recogniser's person, but one word
     ("داليا أبوالعيش – عين اليوم", None, "داليا أبوالعيش"),
 ])
 def test_body_bylines(line: str, place: str | None, author: str | None) -> None:
@@ -85,8 +86,8 @@ def test_the_days_bylines() -> None:
     assert authors["عين اليوم – هيفاء عبدالله"] == "هيفاء عبدالله"
     assert authors["الرياض - واس"] is None
     assert places == {
-        "3alyoum": 34, "aawsat": 102, "aleqtisadiya": 116, "aljazirah": 97, "almadina": 141,
-        "alriyadh": 195, "alwatan": 93, "alweeam": 63, "alyaum": 138, "okaz": 103, "sabq": 1,
+        "3alyoum": 34, "aawsat": 104, "aleqtisadiya": 118, "aljazirah": 97, "almadina": 141,
+        "alriyadh": 197, "alwatan": 93, "alweeam": 63, "alyaum": 139, "okaz": 104, "sabq": 1,
         "was": 190}
     assert resolved == {
         "3alyoum": 31, "aawsat": 96, "aleqtisadiya": 112, "aljazirah": 75, "almadina": 127,

@@ -6,8 +6,9 @@ a name of one word is the place, a longer one a person. That misreads long place
 («عين اليوم – القدس المحتلة», «المدينة المنورة - الجزيرة») and a reporter credited with an
 agency («أولجاس أويزوف - رويترز»). Here each name of the byline — its place, and the author's
 names the byline writes — is checked, in the byline's own words: a name the gazetteer knows is
-a place; else a name in which the recogniser finds a person is a person's, one in which it
-finds a location and no person a place; else the shape's guess stands. The first place is the
+a place; else a name of two words or more in which the recogniser finds a person is a person's
+(it misreads lone foreign place names as persons: «سانتياجو :رويترز»), one in which it finds a
+location a place; else the shape's guess stands. The first place is the
 dateline place (the others stay in its raw text), the persons are the author.
 """
 
@@ -39,7 +40,9 @@ def settle_byline(dateline: Dateline | None, author: str | None
             return "place"
         words = set(_WORD.findall(search_form(name)))  # «أسطنبول/ديار بكر»: three words
         found = {kind for tokens, kind in mentions if tokens <= words}
-        return "person" if "PERS" in found else "place" if "LOC" in found else None
+        if "PERS" in found and len(words) > 1:  # one word is a place: «سانتياجو :رويترز»
+            return "person"
+        return "place" if "LOC" in found else None
 
     place = dateline.place
     persons = author.split(AUTHOR_SEP) if author else []
