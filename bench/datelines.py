@@ -27,12 +27,12 @@ from typing import Any
 
 import furniture
 
-from akhbar.contract import Article, Source
+from akhbar.contract import AUTHOR_SEP, Article, Source
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import print_table, say
-from akhbar_enrich.bylines import AUTHOR_SEP, settle_byline
+from akhbar_enrich.bylines import settle_byline
 from akhbar_enrich.places import geocode, lookup
 from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, record_article
 from akhbar_normalize.datelines import AGENCIES, BYLINE_OUTLETS, OUTLETS

@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from akhbar.contract import Article, ContractError, Dateline, Source, utcnow
+from akhbar.contract import AUTHOR_SEP, Article, ContractError, Dateline, Source, utcnow
 from akhbar.settings import Settings
-from akhbar_enrich.bylines import AUTHOR_SEP, settle_byline
+from akhbar_enrich.bylines import settle_byline
 from akhbar_enrich.places import geocode, lookup
 from akhbar_normalize.datelines import read_byline, read_dateline
 from akhbar_normalize.stage import process as normalize

@@ -11,7 +11,15 @@ from datetime import date
 
 import pytest
 
-from akhbar.contract import PARAGRAPH_SEP, Article, ContractError, RawContent, Source, utcnow
+from akhbar.contract import (
+    AUTHOR_SEP,
+    PARAGRAPH_SEP,
+    Article,
+    ContractError,
+    RawContent,
+    Source,
+    utcnow,
+)
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar_ingest.formats import read_file
@@ -138,7 +146,7 @@ def test_the_days_author_fields_keep_persons_only() -> None:
         except ContractError:
             continue
         if a.author is not None:
-            for name in a.author.split("، "):
+            for name in a.author.split(AUTHOR_SEP):
                 assert search_form(name) not in CREDIT_NAMES, (r["author"], a.author)
                 assert not re.search(r"[-–—:()]", name), (r["author"], a.author)
             if not re.search(r"[-–—:(،]|\sـ+\s| من ", r["author"]):  # one name: the field itself

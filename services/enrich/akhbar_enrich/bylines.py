@@ -17,12 +17,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from akhbar.contract import Dateline
+from akhbar.contract import AUTHOR_SEP, Dateline
 from akhbar.orthography import search_form
 from akhbar_enrich.entities import arabic_mentions
 from akhbar_enrich.places import lookup
 
-AUTHOR_SEP = "، "  # how normalize joins a byline's persons
 Kind = Literal["place", "person"]
 _WORD = re.compile(r"\w+")
 

@@ -4,19 +4,21 @@ agency or outlet files it («بريدة 25 شوال 1436 هـ الموافق 10 
 or as the prefix of the first paragraph («عبدالله الراجحي- سبق- جدة: ذكرت مصادر…»).
 
 A line is read as one only when every part of it has a dateline's shape: an agency or outlet
-of the tables below, a date and nothing else (read by arabic_dates), or a short name (the
-place, or an author before an outlet). A story sentence has parts of no such shape, so it is
+of the tables below, a date and nothing else (read by arabic_dates), a label («كتب», «خاص»), or
+a short name (a place or a person's). A story sentence has parts of no such shape, so it is
 never taken.
 
-The same reader reads an author field (metadata: «الرياض - واس», «واس (جدة)», «جدة - محمد
-حميدان», «محمد داوود (جدة)», «عادل الخنين من الرياض») when the body has no dateline; there no
-agency or outlet is needed, but two names or more are. Person or place: a byline has no
-gazetteer here, so its shape decides, the rule measured on the SaudiNewsNet days
-(bench/datelines.py): a name in parentheses, after «من», before a colon inside the line or
-before the date is a place; so is the one name of an agency's dateline («مكة المكرمة - واس»);
-any other name of one word is a place («جدة - محمد حميدان»), of two words or more a person's
-(«الجزيرة - سلطان المواش»), the first place is the dateline's. Enrich checks the guess with its
-gazetteer and recogniser (akhbar_enrich.places.settle_byline). Pure functions over one line."""
+The same reader reads the author field (metadata: «الرياض - واس», «واس (جدة)», «جدة - محمد
+حميدان», «محمد داوود (جدة)», «عادل الخنين من الرياض»): the field's persons are the author, and
+the field is the dateline when the body has none. There no agency or outlet is needed, but two
+names or one and a label are; a single name (a columnist) is left as it is. Person or place:
+normalize has no gazetteer, so the shape decides, one rule for every outlet, measured on the
+SaudiNewsNet days (bench/datelines.py): a name in parentheses, after «من», before a colon
+inside the line or before the date is a place; so is the one name of an agency's dateline
+(«مكة المكرمة - واس»); any other name of one word is a place («جدة - محمد حميدان»), of two
+words or more a person's («الجزيرة - سلطان المواش»); the first place is the dateline's. Enrich
+checks the guess with its gazetteer and recogniser (akhbar_enrich.bylines). The tables hold
+names only (agencies, outlets, labels), no rule of one outlet. Pure functions over one line."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from akhbar.contract import Dateline
+from akhbar.contract import AUTHOR_SEP, Dateline
 from akhbar.orthography import search_form
 from akhbar_normalize.arabic_dates import DATE, read_date
 
@@ -46,7 +48,7 @@ AGENCIES: dict[str, list[str]] = {
     "وفا": ["وفا", "وكالة الأنباء الفلسطينية"],
     "سبأ": ["سبأ", "وكالة الأنباء اليمنية"],
     "أ ف ب": ["أ ف ب", "ا ف ب", "فرانس برس", "وكالة فرانس برس", "الفرنسية", "AFP"],
-    "رويترز": ["رويترز", "وكالة رويترز", "Reuters"],
+    "رويترز": ["رويترز", "رويتر", "وكالة رويترز", "Reuters"],
     "د ب أ": ["د ب أ", "الألمانية", "وكالة الأنباء الألمانية", "DPA"],
     "أ ب": ["أ ب", "أسوشيتد برس", "أسوشيتدبرس", "أسوشيتيد برس", "AP"],
     "الأناضول": ["الأناضول", "وكالة الأناضول"],
@@ -80,7 +82,7 @@ COMPILED = frozenset(map(search_form, ["متابعات", "متابعة", "عوا
 ROLES = frozenset(map(search_form, [
     "كتب", "كتبت", "إعداد", "اعداد", "حاوره", "حاورها", "حوار", "تقرير", "مقاربة", "أدار الندوة",
     "بواسطة", "هاتفيا", "هاتفياً", "خاص", "الموفد الإعلامي", "المحليات", "القسم السياسي",
-    "زائر", "اختيار وتصوير", "رصد وتصوير"]))
+    "زائر", "رصد", "اختيار وتصوير", "رصد وتصوير"]))
 DESKS = frozenset(map(search_form, ["مكتب", "القسم"]))
 # A photo credit ends a byline («… / تصوير - سليمان وهيب:», «(تصوير: فهد العداين)»): the
 # photographer is not the author.
@@ -158,6 +160,8 @@ def read_byline(field: str) -> Found | None:
     """The dateline an author field holds, its persons as `author`; None when the field is
     one name (a columnist) or has another shape."""
     field = _visible(html.unescape(field))
+    if len(field.split()) > MAX_WORDS:
+        return None
     names = _PHOTO.sub("", field)
     parts = _read(names, byline=True)
     return _found(field, parts, "") if parts is not None else None
@@ -230,7 +234,7 @@ def _read(text: str, *, byline: bool) -> _Parts | None:
     persons = [n for n, _ in names if n not in places]
     if not byline and (len(places) > 1 or len(persons) > 2 or (agency and persons)):
         return None  # more names than a dateline has: a sentence
-    return _Parts(places[0] if places else None, credit, date, "، ".join(persons) or None)
+    return _Parts(places[0] if places else None, credit, date, AUTHOR_SEP.join(persons) or None)
 
 
 def _dated(part: str) -> tuple[str | None, str, str | None] | None:
