@@ -39,6 +39,7 @@ from akhbar.orthography import search_form
 
 SCHEMA_VERSION: Final = 1
 PARAGRAPH_SEP = "\n\n"  # between the paragraphs of Article.body (normalize writes, enrich reads)
+AUTHOR_SEP = "، "  # between the persons of one byline in Article.author (normalize, enrich)
 
 
 class AkhbarError(Exception):

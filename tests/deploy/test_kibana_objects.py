@@ -257,6 +257,9 @@ EXPECTED_LENS_FIELDS = {
     "akhbar-top-organizations": {"entities.organizations.name"},
     "akhbar-top-places": {"places.label"},
     "akhbar-largest-stories": {"story_id", "source.name"},
+    "akhbar-top-credits": {"credit.keyword"},
+    "akhbar-top-sections": {"section"},
+    "akhbar-top-dateline-places": {"dateline.place"},
 }
 
 

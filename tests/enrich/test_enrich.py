@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from akhbar.contract import Article, Source
+from akhbar.contract import Article, Source, utcnow
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import StageContext
@@ -349,3 +349,16 @@ def test_labelled_real_pairs() -> None:
 def test_a_story_state_ttl_below_the_match_window_is_refused() -> None:
     with pytest.raises(ValueError, match="AKHBAR_STORY_STATE_TTL_S=3600 is below"):
         make(StageContext(Settings(story_state_ttl_s=3600), None))
+
+
+def test_the_dateline_place_is_among_the_places() -> None:
+    a = normalize(Article(id="0" * 32, source=Source(name="was", kind="inbox"),
+                          ingested_at=utcnow(), title="اختتام أعمال اللجنة",
+                          body="جنيف 25 شوال 1436 هـ الموافق 10 اغسطس 2015 م واس\n"
+                               "اختتمت لجنة الأمم المتحدة في جنيف أعمالها."), Settings())
+    done = process(a, MemoryStore())
+    geneva, = [p for p in done.places if p.dateline]
+    assert (geneva.label, geneva.country_code) == ("جنيف", "CH")
+    plain = process(a.model_copy(update={"dateline": None}), MemoryStore())
+    assert not any(p.dateline for p in plain.places)
+    assert geneva.count == 1 + sum(p.count for p in plain.places if p.label == "جنيف")

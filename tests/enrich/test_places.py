@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 from importlib.resources import files
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from akhbar.contract import Mention
+from akhbar.contract import Article, ContractError, Mention, Source, utcnow
 from akhbar.orthography import search_form
+from akhbar.settings import Settings
+from akhbar_enrich.bylines import settle_byline
 from akhbar_enrich.places import COLUMNS, gazetteer, geocode, place_key
+from akhbar_normalize.stage import process as normalize
 from akhbar_testkit.data import REPO, SHARED, need
 from akhbar_testkit.places import SEED_PLACES, km
 
@@ -143,3 +147,41 @@ def test_build_script_reproduces_the_packaged_gazetteer(tmp_path: Path) -> None:
                    capture_output=True)
     assert out.read_bytes() == PACKAGED.read_bytes(), (
         "the packaged gazetteer is stale: python services/enrich/tools/build_gazetteer.py")
+
+
+def test_the_dateline_place_counts_once_more_and_is_marked() -> None:
+    mentioned, = geocode([Mention(name="جنيف", count=2)], "جنيف")
+    assert (mentioned.count, mentioned.dateline) == (3, True)
+    syria, geneva = geocode([Mention(name="سوريا", count=2)], "جنيف")
+    assert (syria.dateline, geneva.dateline, geneva.count, geneva.country_code) == (
+        False, True, 1, "CH")
+    assert [p.dateline for p in geocode([Mention(name="سوريا", count=1)], "زززز")] == [False]
+
+
+DAY = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
+
+
+def test_the_days_dateline_places_resolve() -> None:
+    """The places of the day's body datelines (read by normalize, checked by enrich's byline
+    reader) found in the gazetteer: the misses are names the gazetteer lacks."""
+    places: list[str] = []
+    for r in map(json.loads, need(DAY).read_text("utf-8").splitlines()):
+        try:
+            a = normalize(Article(id="0" * 32, source=Source(name=r["source"], kind="inbox"),
+                                ingested_at=utcnow(), title=r["title"], body=r["content"]),
+                        Settings())
+        except ContractError:
+            continue
+        dateline, _author = settle_byline(a.dateline, a.author)
+        if dateline is not None and dateline.place is not None:
+            places.append(dateline.place)
+    missed = sorted({p for p in places if not geocode([], p)})
+    assert missed == sorted([
+        "واشنطن", "القدس المحتلة", "أسطنبول/ديار بكر", "أملج", "سكاكا", "العارضة", "بيش",
+        "كانبيرا", "ينبع", "سول", "وادي الدواسر", "السيح", "الأحساء", "القطيف"])
+    assert (len(places), sum(p not in missed for p in places)) == (225, 205)
+    for name, country in [("الرياض", "SA"), ("جنيف", "CH"), ("بريدة", "SA"),
+                          ("مكة المكرمة", "SA"), ("المنامة", "BH")]:
+        assert name in places
+        place, = geocode([], name)
+        assert (place.country_code, place.dateline) == (country, True)

@@ -251,14 +251,18 @@ def _fits(mapping_type: str, value: Any) -> bool:
 
 
 def produced_documents(tmp_path: Path) -> list[dict[str, Any]]:
-    """Documents as the pipeline makes them: a JSON article with every optional field set,
-    and the seed articles when ../shared is present."""
-    record = tmp_path / "one.json"
-    record.write_text(json.dumps({
-        "title": "بوتين وهولاند يبحثان الأزمة السورية", "url": "https://example.com/a/1",
-        "body": "بحث الرئيس الروسي فلاديمير بوتين مع نظيره الفرنسي فرانسوا هولاند الوضع.",
+    """Documents as the pipeline makes them: a JSON article with every optional field set
+    (a section in its title, a dateline opening its body) and a republished copy of it, and
+    the seed articles when ../shared is present."""
+    article = {
+        "title": "دولي / بوتين وهولاند يبحثان الأزمة السورية", "url": "https://example.com/a/1",
+        "body": "باريس - أ ف ب: بحث الرئيس الروسي فلاديمير بوتين مع نظيره الفرنسي فرانسوا "
+                "هولاند الوضع في سوريا.",
         "published_at": "2015-11-17T10:00:00+03:00", "retrieved_at": "2015-11-17T10:05:00+03:00",
-        "author": "مراسلنا", "source": "example"}))
+        "author": "مراسلنا", "source": "example"}
+    record = tmp_path / "two.jsonl"
+    record.write_text("\n".join(json.dumps(a) for a in
+                                [article, {**article, "url": "https://example.org/b/2"}]))
     paths = [record, *sorted(SEEDS.glob("*.txt"))]
     articles = [a for p in paths for a in read_file(p).articles]
     pipeline = InProcessPipeline(StageContext(Settings()))

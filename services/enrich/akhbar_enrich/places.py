@@ -130,17 +130,21 @@ def lookup(name: str) -> tuple[Entry, ...]:
     return ()
 
 
-def geocode(locations: list[Mention]) -> list[Place]:
+def geocode(locations: list[Mention], dateline: str | None = None) -> list[Place]:
     """The places of the mentions found in the gazetteer, in mention order.
 
     A name with several places is resolved by, in turn: the countries the article's other
     mentions point at (weighted by their counts), the Arab world, the kind (country, then city,
     then region) and the population. Mentions of one place (سورية, سوريا) become one place,
-    named as its most mentioned spelling, with their counts added.
+    named as its most mentioned spelling, with their counts added. The `dateline` place (as
+    written) counts as one more mention, last, and its place is marked `dateline`.
     """
-    found = [(m, entries) for m in locations if (entries := lookup(m.name))]
+    filed = Mention(name=search_form(dateline), count=1) if dateline else None
+    found = [(m, entries) for m in [*locations, *filter(None, [filed])]
+             if (entries := lookup(m.name))]
     pointed = [_country_pointed(entries) for _, entries in found]
     merged: dict[Entry, list[Mention]] = {}
+    filed_from = None
     for i, (mention, entries) in enumerate(found):
         support: Counter[str] = Counter()
         for j, ((other, _), country) in enumerate(zip(found, pointed, strict=True)):
@@ -149,7 +153,10 @@ def geocode(locations: list[Mention]) -> list[Place]:
         best = max(entries, key=lambda e: (support[e.country], e.country in ARAB_LEAGUE,
                                            KIND_RANK[e.kind], e.population))
         merged.setdefault(best, []).append(mention)
-    return [_place(max(ms, key=lambda m: m.count), e, sum(m.count for m in ms))
+        if mention is filed:
+            filed_from = best
+    return [_place(max(ms, key=lambda m: m.count), e, sum(m.count for m in ms),
+                   dateline=e == filed_from)
             for e, ms in merged.items()]
 
 
@@ -161,8 +168,8 @@ def _country_pointed(entries: tuple[Entry, ...]) -> str | None:
     return countries.pop() if len(countries) == 1 else None
 
 
-def _place(mention: Mention, e: Entry, count: int) -> Place:
-    return Place(name=mention.name, label=e.label,
+def _place(mention: Mention, e: Entry, count: int, *, dateline: bool) -> Place:
+    return Place(name=mention.name, label=e.label, dateline=dateline,
                  geonames_id=e.id if e.kind == "city" else None,
                  location=GeoPoint(lat=e.lat, lon=e.lon), country_code=e.country or None,
                  kind=e.kind, count=count)

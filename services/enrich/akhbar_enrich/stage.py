@@ -7,6 +7,7 @@ from functools import partial
 
 from akhbar.contract import PARAGRAPH_SEP, Article
 from akhbar.stages import ProcessFn, StageContext
+from akhbar_enrich.bylines import settle_byline
 from akhbar_enrich.entities import entities
 from akhbar_enrich.language import detect, languages
 from akhbar_enrich.places import geocode
@@ -56,7 +57,8 @@ def process(article: Article, store: SimilarityStore) -> Article:
              *((detect(c), c) for c in a.captions)]
     a.entities = entities([t for lang, t in texts if lang == "ar"],
                           [t for lang, t in texts if lang == "en"])
-    a.places = geocode(a.entities.locations)
+    a.dateline, a.author = settle_byline(a.dateline, a.author)
+    a.places = geocode(a.entities.locations, a.dateline.place if a.dateline else None)
     a.story_id, a.duplicate_of = assign(a, store)
     return a
 

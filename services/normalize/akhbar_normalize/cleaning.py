@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from akhbar.orthography import search_form
+from akhbar_normalize.datelines import Found, read_dateline
 from akhbar_normalize.published import Candidate
 
 # Whole lines that are page furniture (share/print/comment/ad widgets), compared on search form.
@@ -44,6 +45,7 @@ class Cleaned:
     captions: list[str] = field(default_factory=list)
     credit: str | None = None
     date: Candidate | None = None  # the opening lines' date stamp, taken out of the body
+    dateline: Found | None = None
 
 
 def clean_lines(text: str) -> list[str]:
@@ -77,12 +79,13 @@ def is_boilerplate(line: str) -> bool:
 
 def clean(lines: list[str], title: str | None,
           date_of: Callable[[str], Candidate | None], date_lines: int = 5) -> Cleaned:
-    """Split body lines into paragraphs, captions, credit and date.
+    """Split body lines into paragraphs, captions, credit, date and dateline.
 
     `title` None: the first non-boilerplate line is the title. `date_of` reads a line that is
     a date stamp (None for any other line, such as a sentence that mentions a date, which stays
     in the body); only the first `date_lines` lines after the title are tried (dates sit at the
-    top of a page).
+    top of a page). A dateline is read only before the first paragraph: it leaves the body,
+    and an inline one («… - سبق - جدة: ذكرت …») leaves its sentence as the first paragraph.
     """
     if title is None:  # the first line that is not page furniture
         while lines and is_boilerplate(lines[0]):
@@ -102,7 +105,12 @@ def clean(lines: list[str], title: str | None,
                 and search_form(nxt).startswith(key + " ")):
             continue
         seen.add(key)
-        if m := CREDIT.match(line):
+        if (out.dateline is None and not out.paragraphs and i < date_lines
+                and (found := read_dateline(line)) is not None):
+            out.dateline = found
+            if found.rest:
+                out.paragraphs.append(found.rest)
+        elif m := CREDIT.match(line):
             out.credit = m["credit"].strip()
         elif out.date is None and i < date_lines and (d := date_of(line)) is not None:
             out.date = d

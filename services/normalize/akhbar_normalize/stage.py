@@ -1,5 +1,5 @@
 """The normalize stage: raw bytes or JSON fields → clean display text, captions, credit,
-publication date and the search-normalised forms."""
+dateline, publication date and the search-normalised forms."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import ProcessFn, StageContext
 from akhbar_normalize.cleaning import clean, clean_lines
-from akhbar_normalize.dates import looks_like_date
+from akhbar_normalize.datelines import read_byline
+from akhbar_normalize.dates import looks_like_date, parse_date
 from akhbar_normalize.furniture import (
     Furniture,
     MemoryFurniture,
@@ -56,11 +57,23 @@ def process(article: Article, settings: Settings, furniture: Furniture | None = 
     title_lines = clean_lines(title) if title else []
     # No title given: the first non-empty line is the title (the inbox .txt convention).
     cleaned = clean(clean_lines(text), title_lines[0] if title_lines else None, date_line)
+    # The dateline: an opening dateline, else an author field that is a byline («الرياض - واس»,
+    # «محمد داوود (جدة)»), which keeps its persons only.
+    byline = read_byline(a.author) if a.author else None
+    if a.author:
+        a.author = byline.author if byline else a.author.strip() or None  # «\xa0خلف الحربي»
+    dated = None
+    if (found := cleaned.dateline or byline) is not None:
+        a.dateline, a.author = found.dateline, a.author or found.author
+        a.credit = found.dateline.agency or a.credit
+        if found.date is not None and (at := parse_date(found.date, tz)) is not None:
+            dated = Candidate(at, found.dateline.raw, "dateline")
     # The publication time: the most trusted candidate that is not after the retrieval.
     metadata = (Candidate(a.published_at, a.published_raw or a.published_at.isoformat(),
                           "metadata") if a.published_at is not None
                 else stamp(a.published_raw, "metadata", base, tz) if a.published_raw else None)
-    candidates = [c for c in (metadata, url_date(a.url, tz), cleaned.date) if c is not None]
+    candidates = [c for c in (metadata, dated, url_date(a.url, tz), cleaned.date)
+                  if c is not None]
     if (chosen := choose(candidates, a.retrieved_at, a.ingested_at)) is not None:
         a.published_at, a.published_raw = chosen.at, chosen.raw
         a.published_source = chosen.source
