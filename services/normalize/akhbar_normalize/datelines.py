@@ -204,6 +204,8 @@ def _read(text: str, *, byline: bool) -> _Parts | None:
     outlets = _BYLINE_OUTLET if byline else _OUTLET
     for part, marked, after_colon in _pieces(text):
         key = _key(part)
+        if not key:  # a mark alone: «*», «.»
+            return None
         if key in _AGENCY:
             agency = agency or _AGENCY[key]
         elif key in outlets:

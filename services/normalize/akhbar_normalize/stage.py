@@ -59,9 +59,9 @@ def process(article: Article, settings: Settings, furniture: Furniture | None = 
     cleaned = clean(clean_lines(text), title_lines[0] if title_lines else None, date_line)
     # The dateline: an opening dateline, else an author field that is a byline («الرياض - واس»,
     # «محمد داوود (جدة)»), which keeps its persons only.
-    byline = read_byline(a.author) if a.author else None
-    if a.author:
-        a.author = byline.author if byline else a.author.strip() or None  # «\xa0خلف الحربي»
+    author = " ".join(clean_lines(a.author)) if a.author else ""  # «&quot;», «\xa0خلف الحربي»
+    byline = read_byline(author) if author else None
+    a.author = byline.author if byline else author or None
     dated = None
     if (found := cleaned.dateline or byline) is not None:
         a.dateline, a.author = found.dateline, a.author or found.author
