@@ -43,6 +43,7 @@ from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, re
 from akhbar_normalize.furniture import (
     MIN_SHARE,
     SECTION_PREFIX,
+    TAIL,
     MemoryFurniture,
     line_shape,
     line_text,
@@ -115,18 +116,19 @@ def paragraphs(a: Article) -> list[str]:
     return [p for p in a.body.split(PARAGRAPH_SEP) if p]
 
 
-def removed(d: Doc) -> list[str]:
-    """The paragraphs of `d` that furniture removal took (a line kept n times counts n), and
-    the link line cut from the end of its last paragraph."""
+def removed(d: Doc) -> list[tuple[str, str]]:
+    """(text, shape) of what furniture removal took from `d`: its paragraphs (a line kept n
+    times counts n) and the run-on tail cut from its last paragraph (shape «[tail] word»)."""
     kept = Counter(d.after)
     out = []
     for x in d.lines:
         if kept[x]:
             kept[x] -= 1
         elif d.after and x != d.after[-1] and line_text(x).startswith(d.after[-1]):
-            out.append(line_text(x)[len(d.after[-1]):].strip())
+            tail = line_text(x)[len(d.after[-1]):].strip()
+            out.append((tail, TAIL + tail.split()[0]))
         else:
-            out.append(x)
+            out.append((x, line_shape(x, d.title)))
     return out
 
 
@@ -149,8 +151,8 @@ def measure(docs: list[Doc], lost: Counter[str], min_share: float, min_articles:
             "titles_still_prefixed": sum(SECTION_PREFIX.match(d.title) is not None for d in ds),
             "removed_lines": 0}
         for d in ds:
-            for x in removed(d):
-                gone[outlet, line_shape(x, d.title)][line_text(x)] += 1
+            for x, shape in removed(d):
+                gone[outlet, shape][line_text(x)] += 1
                 row["removed_lines"] += 1
         if row["judged"]:
             articles = [(d.title, d.lines) for d in ds]

@@ -20,6 +20,7 @@ from akhbar_normalize.furniture import (
     MIN_COUNT,
     MIN_SHARE,
     SEED,
+    TAIL_KEY,
     TAIL_LINES,
     TITLE,
     Furniture,
@@ -126,10 +127,30 @@ def test_only_short_edge_lines_are_candidates() -> None:
     title, lines = body(1, "قصير في الوسط")
     lines = ["سطر أول", *lines[:4], "سطر قصير في الوسط", *lines[4:]]
     found = candidates(title, lines, no_dateline)
-    assert set(found.shapes) == {0, len(lines) - 1}  # the middle short line is no candidate
+    # The middle short line is no candidate (TAIL_KEY: the last line is also a run-on tail).
+    assert set(found.shapes) == {0, len(lines) - 1, TAIL_KEY}
     assert len(lines) > HEAD_LINES + TAIL_LINES + 1
     dated = candidates(title, ["الرياض 25 شوال 1436 هـ واس", *lines], lambda x: "شوال" in x)
     assert 0 not in dated.shapes  # the opening dateline is the dateline reader's
+
+
+def test_a_run_on_tail_goes_once_its_first_word_recurs() -> None:
+    """3alyoum's tags run on after the story's last sentence: each list differs, its first word
+    recurs. A last paragraph ending in a sentence, or one with a mark in its tail, keeps it."""
+    learner = MemoryFurniture()
+
+    def last(i: int, tail: str) -> str:
+        return strip(*body(i), "o", learner, no_dateline)[2][-1] if not tail else strip(
+            body(i)[0], [*body(i)[1][:-1], body(i)[1][-1] + ". " + tail], "o", learner,
+            no_dateline)[2][-1]
+
+    # A first word is a weak mark: it counts once the outlet has enough articles for 5%.
+    enough = round(MIN_COUNT / MIN_SHARE)
+    ends = [last(i, f"سمات وسم{i} دبي جدة") for i in range(enough)]
+    assert all(e.endswith(f"وسم{i} دبي جدة") for i, e in enumerate(ends[:-1]))
+    assert ends[-1] == f"{STORY[-1]} في الخبر {enough - 1}."  # the story's end stays
+    assert last(9, "سمات قالها. وانتهى").endswith("وانتهى")  # a sentence: no tail
+    assert last(8, "") == f"{STORY[-1]} في الخبر 8"  # a story line with no tail
 
 
 def test_a_shape_is_furniture_after_min_count_new_articles() -> None:

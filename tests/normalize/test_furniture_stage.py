@@ -93,6 +93,7 @@ def test_saved_pages_keep_their_story() -> None:
 
 
 LINK = re.compile(r"رابط الخبر بصحيفة الوئام: .+")
+TAGS = re.compile(r"سمات(?: [^ .!؟]+)+")  # 3alyoum's tags, run on or a line of their own
 # The furniture the day holds, by family (bench/furniture.py --removed lists every line).
 KNOWN = re.compile("|".join([
     r"\d{1,2}:\d{2} ت م", r"// انتهى //", r"// يتبع //",  # agency time stamp, end marks
@@ -103,6 +104,7 @@ KNOWN = re.compile("|".join([
     # 3alyoum's bylines: outlet – place, author – outlet.
     r"عين اليوم – \S+", r"\S+ \S+ – عين اليوم",
     r"\.\.\.المزيد",  # aawsat's "more" link
+    TAGS.pattern,
 ]))
 
 
@@ -136,8 +138,9 @@ def test_day_loses_only_furniture_lines(day: list[tuple[Article, Article]]) -> N
                 continue
             removed += 1
             if i == n - 1 and j == len(kept) - 1 and line_text(line).startswith(kept[j]):
-                # A link line run on into the last paragraph: only it was cut.
-                assert LINK.fullmatch(line_text(line)[len(kept[j]):].strip()), line
+                # A link line or tags run on into the last paragraph: only they were cut.
+                cut = line_text(line)[len(kept[j]):].strip()
+                assert LINK.fullmatch(cut) or TAGS.fullmatch(cut), line
                 j += 1
                 continue
             assert i < HEAD_LINES or i >= n - TAIL_LINES, (before.source.name, line)
@@ -150,8 +153,10 @@ def test_day_loses_only_furniture_lines(day: list[tuple[Article, Article]]) -> N
 def test_day_bodies_hold_no_listed_furniture(day: list[tuple[Article, Article]]) -> None:
     left = [(a.source.name, p) for _, a in day for p in paragraphs(a)
             if re.fullmatch(r"\d{1,2}:\d{2} ت م|// انتهى //|\d+ - (?:Stc|Mobily|Zain)|"
-                            r"للتواصل مع الكاتب ارسل رسالة SMS", p) or LINK.search(p)]
-    assert left == []  # nor a link line run on into a paragraph (8 alweeam articles of the day)
+                            r"للتواصل مع الكاتب ارسل رسالة SMS", p) or LINK.search(p)
+            or re.search(r"(?:^|[.!؟]\S* )" + TAGS.pattern + "$", p)]
+    # Nor a link line (8 alweeam articles of the day) or tags (83 of 86 3alyoum) run on.
+    assert left == []
 
 
 def test_section_prefixes_leave_the_title(day: list[tuple[Article, Article]]) -> None:
