@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from akhbar.contract import AUTHOR_SEP, Dateline
 from akhbar.orthography import search_form
 from akhbar_normalize.arabic_dates import DATE, read_date
+from akhbar_normalize.relative_dates import WEEKDAYS
 
 # Canonical name → spellings (matched in search form, dots read as spaces: «أ.ف.ب» = «أ ف ب»).
 AGENCIES: dict[str, list[str]] = {
@@ -87,8 +88,6 @@ DESKS = frozenset(map(search_form, ["مكتب", "القسم"]))
 # A photo credit ends a byline («… / تصوير - سليمان وهيب:», «(تصوير: فهد العداين)»): the
 # photographer is not the author.
 _PHOTO = re.compile(r"(?:^|[\s/،,(-])+تصوير\b.*", re.DOTALL)
-WEEKDAYS = frozenset(map(search_form, [
-    "السبت", "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة"]))
 # What may stand between and around the two calendars' dates of one dateline.
 DATE_GLUE = frozenset(map(search_form, ["الموافق", "م", "هـ", "ه"]))
 MAX_PLACE_WORDS = 3  # «مكة المكرمة», «القدس المحتلة», «خميس مشيط»
