@@ -133,8 +133,11 @@ class GeoPoint(_Model):
 class Place(_Model):
     """A location mention resolved against the gazetteer."""
 
-    name: str = Field(min_length=1, max_length=200)  # as mentioned, normalised
-    label: str  # the gazetteer's Arabic name
+    name: str = Field(min_length=1, max_length=200)  # its most mentioned form, normalised
+    label: str  # the gazetteer's one Arabic name of the place: what it is counted by
+    # Every form the article names it by (السعودية, المملكة العربية السعودية…), most mentioned
+    # first, the dateline's as written
+    aliases: list[str] = Field(default_factory=list)
     geonames_id: str | None = None  # None for countries and regions without one
     location: GeoPoint
     country_code: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")

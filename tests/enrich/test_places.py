@@ -176,10 +176,10 @@ def test_the_days_dateline_places_resolve() -> None:
         if dateline is not None and dateline.place is not None:
             places.append(dateline.place)
     missed = sorted({p for p in places if not geocode([], p)})
+    # Towns under 15,000 inhabitants (not in the source), a governorate, two places in one
     assert missed == sorted([
-        "واشنطن", "القدس المحتلة", "أسطنبول/ديار بكر", "أملج", "سكاكا", "العارضة", "بيش",
-        "كانبيرا", "ينبع", "سول", "وادي الدواسر", "السيح", "الأحساء", "القطيف"])
-    assert (len(places), sum(p not in missed for p in places)) == (225, 205)
+        "أسطنبول/ديار بكر", "أملج", "العارضة", "بيش", "وادي الدواسر", "السيح"])
+    assert (len(places), sum(p not in missed for p in places)) == (225, 218)
     for name, country in [("الرياض", "SA"), ("جنيف", "CH"), ("بريدة", "SA"),
                           ("مكة المكرمة", "SA"), ("المنامة", "BH")]:
         assert name in places

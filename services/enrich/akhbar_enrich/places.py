@@ -27,6 +27,7 @@ ARAB_LEAGUE = frozenset(
 # A name shared by a country and a place in it means the country (الكويت, تونس); a city
 # named like its region means the city, which is more precise than the region's centroid.
 KIND_RANK = {"region": 0, "city": 1, "country": 2}
+DATELINE_RANK = {"region": 0, "country": 1, "city": 2}
 # Words that may stand before a name without changing the place (مدينة حمص, محافظة إدلب).
 DESCRIPTORS = frozenset({"مدينه", "محافظه", "ولايه", "منطقه", "اقليم"})
 
@@ -89,7 +90,7 @@ _COMMON_WORDS = """
     العمارة العمران العيون الغربية الفارسان القارة القبة القبلي القرارة القصبة القصير الكبرى
     الكوادر الكوري الكيف الكيل الليل المتون المدينة المركزي المساكن المشهد المنية الهام الوسطى
     بأجور بأنه بأيه باب بحيرة برز بسيط بشري بلا بلاء بلد بلقاء بني بورصة بيان بيض بيضاء تفت ثورة
-    جديدة جزيرة جنة حراك حلة حولي خالص خفي خمس داخليا داخلية دورا دوما ديربي ربك رطبة رياض زاوية
+    جديدة جزيرة جنة حراك حلة خبر حولي خالص خفي خمس داخليا داخلية دورا دوما ديربي ربك رطبة رياض زاوية
     زرقاء ساري سعيدة سفيرة سنة سيان شرقية صافي صبية صور طبقة ظاهرة ظاهريا عصابة عصب عمارة عين عيون
     غربية فارسا قارة قبة قبلي قراره قصبة قصير قوله كاف كان كبرى كفرة كفره كوادر كوبري كوري كيف كيل
     لومه ليل مدية مدينة مركزي مشهد معان منية ميادين ميلا نارا نبل هام واد واو وفي ويدين
@@ -135,29 +136,55 @@ def geocode(locations: list[Mention], dateline: str | None = None) -> list[Place
 
     A name with several places is resolved by, in turn: the countries the article's other
     mentions point at (weighted by their counts), the Arab world, the kind (country, then city,
-    then region) and the population. Mentions of one place (سورية, سوريا) become one place,
-    named as its most mentioned spelling, with their counts added. The `dateline` place (as
-    written) counts as one more mention, last, and its place is marked `dateline`.
+    then region) and the population. A name standing for several countries (المملكة: Saudi
+    Arabia, Jordan, Morocco, Bahrain) is the one the other mentions point at most, and no place
+    when they point at none of them. Mentions of one place (سورية, سوريا; السعودية, المملكة
+    العربية السعودية) become one place with their counts added, named as its most mentioned
+    form, with every form in `aliases`.
+
+    The `dateline` place (as written) is read first, by the other mentions and then a city
+    before a country of that name: a report is filed from a city («عمان» is Amman, not Oman).
+    Its country then points as one more mention for the others; it is added last, and its place
+    is marked `dateline`. A name is no context for itself, however spelled.
     """
-    filed = Mention(name=search_form(dateline), count=1) if dateline else None
-    found = [(m, entries) for m in [*locations, *filter(None, [filed])]
-             if (entries := lookup(m.name))]
+    found = [(m, entries) for m in locations if (entries := lookup(m.name))]
     pointed = [_country_pointed(entries) for _, entries in found]
-    merged: dict[Entry, list[Mention]] = {}
-    filed_from = None
-    for i, (mention, entries) in enumerate(found):
-        support: Counter[str] = Counter()
-        for j, ((other, _), country) in enumerate(zip(found, pointed, strict=True)):
-            if j != i and country is not None:
-                support[country] += other.count
-        best = max(entries, key=lambda e: (support[e.country], e.country in ARAB_LEAGUE,
-                                           KIND_RANK[e.kind], e.population))
-        merged.setdefault(best, []).append(mention)
-        if mention is filed:
-            filed_from = best
-    return [_place(max(ms, key=lambda m: m.count), e, sum(m.count for m in ms),
-                   dateline=e == filed_from)
-            for e, ms in merged.items()]
+    filed = Mention(name=search_form(dateline), count=1) if dateline else None
+    filed_entries = lookup(filed.name) if filed else ()
+    filed_at = None
+    if filed_entries:
+        filed_at = _best(filed_entries, _support(found, pointed, filed_entries), DATELINE_RANK)
+    merged: dict[tuple[str, str], tuple[Entry, list[Mention]]] = {}
+    for mention, entries in found:
+        support = _support(found, pointed, entries)
+        if filed_at is not None:
+            support[filed_at.country] += 1
+        best = _best(entries, support, KIND_RANK)
+        if best is not None:
+            merged.setdefault((best.kind, best.id), (best, []))[1].append(mention)
+    if filed is not None and filed_at is not None:
+        merged.setdefault((filed_at.kind, filed_at.id), (filed_at, []))[1].append(filed)
+    return [_place(e, ms, dateline=e == filed_at) for e, ms in merged.values()]
+
+
+def _support(found: list[tuple[Mention, tuple[Entry, ...]]], pointed: list[str | None],
+             entries: tuple[Entry, ...]) -> Counter[str]:
+    """Mentions per country that the article's other names point at (a name is no context
+    for itself, however spelled)."""
+    support: Counter[str] = Counter()
+    for (other, other_entries), country in zip(found, pointed, strict=True):
+        if country is not None and other_entries != entries:
+            support[country] += other.count
+    return support
+
+
+def _best(entries: tuple[Entry, ...], support: Counter[str], rank: dict[str, int]
+          ) -> Entry | None:
+    countries = {e.country for e in entries if e.kind == "country"}
+    if len(countries) > 1 and not any(support[c] for c in countries):
+        return None
+    return max(entries, key=lambda e: (support[e.country], e.country in ARAB_LEAGUE,
+                                       rank[e.kind], e.population))
 
 
 def _country_pointed(entries: tuple[Entry, ...]) -> str | None:
@@ -168,8 +195,12 @@ def _country_pointed(entries: tuple[Entry, ...]) -> str | None:
     return countries.pop() if len(countries) == 1 else None
 
 
-def _place(mention: Mention, e: Entry, count: int, *, dateline: bool) -> Place:
-    return Place(name=mention.name, label=e.label, dateline=dateline,
+def _place(e: Entry, mentions: list[Mention], *, dateline: bool) -> Place:
+    counts: Counter[str] = Counter()
+    for m in mentions:
+        counts[m.name] += m.count
+    forms = sorted(counts, key=lambda f: -counts[f])  # stable: mention order among equals
+    return Place(name=forms[0], label=e.label, aliases=forms, dateline=dateline,
                  geonames_id=e.id if e.kind == "city" else None,
                  location=GeoPoint(lat=e.lat, lon=e.lon), country_code=e.country or None,
-                 kind=e.kind, count=count)
+                 kind=e.kind, count=counts.total())

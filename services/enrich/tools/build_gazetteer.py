@@ -84,6 +84,10 @@ FIXED: dict[str, tuple[str, ...]] = {
     "TL": ("تيمور الشرقية",),  # «تيمور قراءة»
     "TR": ("تركيا",),  # «ديك رومى» (the bird)
     "VC": ("سانت فنسنت والغرينادين",),  # «القديس…»
+    # «جزر فيرجن (البريطانية)», «جزر فيرجن (الولايات المتحدة)»: the asides made «البريطانية»
+    # and «الولايات المتحدة» names of the islands
+    "VG": ("جزر فيرجن البريطانية",),
+    "VI": ("جزر فيرجن الأمريكية",),
     # states_native_arabic_script.tsv
     "AE-UQ": ("أم القيوين",),  # «أم القوي»
     "AF-FYB": (),  # «د فارماب»
@@ -124,20 +128,63 @@ FIXED: dict[str, tuple[str, ...]] = {
     "SA-06": ("حائل",),  # «يشيد» (praises)
     "SD-NO": (),  # «شمالي»
 }
-# Usual Arabic names the sources lack, by place id.
+# Usual Arabic names the sources lack, by place id. Cities: the places the dateline places and
+# location mentions of SaudiNewsNet 2015-08-10 and 2015-07-21 named without finding them
+# (bench/datelines.py, bench/places.py), and capitals of the Arab League and the G20 with no
+# Arabic name in GeoNames; a city under 15,000 inhabitants is not in the source and stays out.
 ADDED: dict[str, tuple[str, ...]] = {
     "AE": ("الإمارات",),
+    "BH": ("المملكة",),
     "CD": ("الكونغو الديمقراطية",),
     "CZ": ("التشيك",),
     "GA": ("الغابون",),
     "GB": ("بريطانيا",),
     "HU": ("المجر",),
+    "JO": ("المملكة",),
+    "MA": ("المملكة",),
     "MK": ("مقدونيا",),
-    "SA": ("السعودية",),
+    "OM": ("سلطنة عمان",),
+    # «المملكة» is the kingdom the article points at (akhbar_enrich.places.geocode)
+    "SA": ("السعودية", "المملكة"),
     "US": ("أمريكا", "أميركا", "الولايات المتحدة الأمريكية", "الولايات المتحدة الأميركية"),
+    "100425": ("ينبع",),  # Yanbu
+    "102527": ("سكاكا",),  # Sakaka
+    "104515": ("مكة المكرمة",),  # Mecca, not Makkah Region
+    "105299": ("جازان", "جيزان"),  # Jizan
     "106281": ("حائل",),  # Ha'il
+    "108927": ("القطيف",),  # Qatif
+    "109101": ("المبرز",),  # Al Mubarraz
+    "109323": ("الخبر",),  # Khobar; «خبر» (news) is in COMMON_WORDS
+    "109571": ("الهفوف", "الأحساء"),  # Hofuf, the seat of Al-Ahsa
+    "1735161": ("كوالالمبور", "كوالا لمبور"),  # Kuala Lumpur
+    "1835848": ("سول", "سيول"),  # Seoul
+    "2172517": ("كانبيرا", "كانبرا"),  # Canberra
+    "223817": ("جيبوتي",),  # Djibouti (the city)
+    "2657896": ("زيوريخ", "زوريخ"),  # Zürich
+    "2761369": ("فيينا",),  # Vienna
+    "281184": ("القدس المحتلة",),  # Jerusalem
+    "4140963": ("واشنطن",),  # Washington, D.C.
     "745044": ("إسطنبول",),  # Istanbul
 }
+
+
+# The name a city is shown and counted by (its `label`) where its first name is not the usual
+# one: GeoNames lists a city's names alphabetically (رم before روما, خارطوم before خرطوم).
+LABELS: dict[str, str] = {
+    "287286": "مسقط",  # «محافظة مسقط»
+    "379252": "الخرطوم",  # «خارطوم»
+    "1850147": "طوكيو",  # «توكيو»
+    "2377450": "نواكشوط",  # «نوآ‌کشوت»
+    "3169070": "روما",  # «رم»
+    "3435910": "بوينس آيرس",  # «بوئنوس آیرس»
+    "3530597": "مكسيكو سيتي",  # «مدينة مكسيكو»
+    "6094817": "أوتاوا",  # «أوتوا»
+    "1835848": "سول",  # «سئول»
+    "344979": "أديس أبابا",  # «آدیس آبابا»
+    "2172517": "كانبيرا",  # «كانبرا»
+}
+# Persian forms of ي and ك: a name written with them is not the one to show.
+PERSIAN_FORMS = frozenset("یک")
 
 
 @dataclass(frozen=True)
@@ -210,30 +257,35 @@ def sources(data_dir: Path) -> Iterator[Source]:
 
 
 def corrected(src: Source) -> tuple[str, ...]:
-    names = FIXED.get(src.id, src.names) + ADDED.get(src.id, ())
+    label = (LABELS[src.id],) if src.id in LABELS else ()
+    names = label + FIXED.get(src.id, src.names) + ADDED.get(src.id, ())
     return tuple(dict.fromkeys(names))
 
 
-def keys(src: Source, common: frozenset[str]) -> dict[str, str]:
-    """key -> the first of the place's names giving it, for the keys the place keeps."""
-    found: dict[str, str] = {}
-    for name in corrected(src):
-        key = place_key(name)
-        if len(key) >= MIN_KEY_LEN and (src.kind == "country"
-                                        or spelling(name) not in common):
-            found.setdefault(key, name)
-    return found
+def label(names: tuple[str, ...]) -> str:
+    """The name a place is shown by: the first of its names (LABELS first) not written with
+    Persian letters."""
+    return display(next((n for n in names if not PERSIAN_FORMS.intersection(n)), names[0]))
+
+
+def keys(src: Source, common: frozenset[str]) -> list[str]:
+    """The keys the place keeps, from its names."""
+    found = [place_key(name) for name in corrected(src)
+             if src.kind == "country" or spelling(name) not in common]
+    return list(dict.fromkeys(k for k in found if len(k) >= MIN_KEY_LEN))
 
 
 def rows(data_dir: Path, common: frozenset[str] = COMMON_WORDS) -> list[tuple[str, ...]]:
-    """The gazetteer's rows, sorted (COLUMNS)."""
+    """The gazetteer's rows, sorted (COLUMNS). Every row of a place has its one label (`label`):
+    what the place is shown and counted by."""
     out = []
     for src in sources(data_dir):
-        if src.lat == 0 and src.lon == 0:
+        names = corrected(src)
+        if not names or (src.lat == 0 and src.lon == 0):
             continue
         population = "" if src.population is None else str(src.population)
         out += [(key, src.kind, src.id, src.country, f"{src.lat:.4f}", f"{src.lon:.4f}",
-                 population, display(name)) for key, name in keys(src, common).items()]
+                 population, label(names)) for key in keys(src, common)]
     return sorted(out)
 
 
