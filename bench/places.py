@@ -3,7 +3,7 @@ resolves, the forms it does not (to be read: real places it lacks, or tagger jun
 that several forms were merged into, how «المملكة» and «عمان» were read, and the top places.
 Prints tables; asserts nothing (tests/enrich/test_places.py asserts figures).
 
-    .venv/bin/python bench/places.py [--days DAY,…] [--list 40] [--json FILE]
+    .venv/bin/python bench/places.py [--home SA] [--days DAY,…] [--list 40] [--json FILE]
 
 Each day (the developers' day ../shared/data/news/saudinewsnet-2015-08-10.jsonl, then the
 --days crawl days of ../shared/data/news/more, none by default) goes through ingest's record
@@ -60,8 +60,9 @@ def articles_of(rows: list[dict[str, Any]]) -> list[Article]:
     return out
 
 
-def measure(articles: list[Article]) -> dict[str, Any]:
-    pipeline = InProcessPipeline(StageContext(Settings(route=["normalize", "enrich"])))
+def measure(articles: list[Article], home: str | None) -> dict[str, Any]:
+    pipeline = InProcessPipeline(StageContext(Settings(route=["normalize", "enrich"],
+                                                       home_country=home)))
     mentions = resolved = occurrences = occurrences_resolved = n = 0
     missed: Counter[str] = Counter()
     missed_articles: Counter[str] = Counter()
@@ -96,7 +97,7 @@ def measure(articles: list[Article]) -> dict[str, Any]:
                 watched[search_form(dateline)][f"{reading(p)}, dateline"] += 1
         if KINGDOM.search(search_form(f"{a.normalized.title} {a.normalized.body}")):
             places = geocode([*a.entities.locations, Mention(name=KINGDOM_WORD, count=1)],
-                             dateline)
+                             dateline, home=home)
             kingdom[reading(next((p for p in places if KINGDOM_WORD in p.aliases), None))] += 1
     return {
         "articles": n, "mentions": mentions, "resolved": resolved, "occurrences": occurrences,
@@ -143,6 +144,7 @@ def main() -> None:
     ap.add_argument("--days", default="",
                     help="crawl days of ../shared/data/news/more besides the developers' day")
     ap.add_argument("--list", type=int, default=40, help="forms and places listed per day")
+    ap.add_argument("--home", help="AKHBAR_HOME_COUNTRY for the run (SaudiNewsNet's is SA)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = list(furniture.raw_rows(args.days or None))
@@ -153,7 +155,7 @@ def main() -> None:
     for day, block in [(DAY, rows[:developers_day]), *([(",".join(days), rows[developers_day:])]
                                                       if days else [])]:
         t0 = time.perf_counter()
-        report[day] = measure(articles_of(block))
+        report[day] = measure(articles_of(block), args.home)
         say(f"{day}: measured in {time.perf_counter() - t0:.1f} s")
         print_report(day, report[day], args.list)
     if args.json:

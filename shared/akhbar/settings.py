@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # Redis, about 6–7 KB per article (bench/soak.py): at least the 72 h in which copies are
     # matched; longer also gives old articles arriving late, or redelivered, their story back.
     story_state_ttl_s: int = Field(7 * 24 * 3600, gt=0)
+    # The country the news comes from (ISO 3166-1 alpha-2): what «المملكة» means when the
+    # article's places do not tell which kingdom
+    home_country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
 
     task_events: bool = False  # Celery task events, for Flower's task list
     # articles carried by one message between stages (receivers refuse more than the cap)

@@ -14,6 +14,7 @@ import pytest
 from akhbar.contract import Article, ContractError, Mention, Source, utcnow
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
+from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_enrich.bylines import settle_byline
 from akhbar_enrich.places import COLUMNS, gazetteer, geocode, place_key
 from akhbar_normalize.stage import process as normalize
@@ -51,6 +52,13 @@ def test_places_carry_the_mention_name_count_and_ids() -> None:
                                                                          "172955")
     assert (syria.kind, syria.country_code, syria.geonames_id, syria.count) == (
         "country", "SY", None, 2)
+
+
+def test_the_home_country_comes_before_the_arab_world() -> None:
+    # الرقة: ar-Raqqa of Syria or ar-Riqqa of Kuwait, alone and with Kuwait as home
+    assert one("الرقة")[0] == "SY"
+    riqqa, = geocode([Mention(name="الرقة", count=1)], home="KW")
+    assert riqqa.country_code == "KW"
 
 
 def test_names_not_in_the_gazetteer_give_nothing() -> None:
@@ -114,6 +122,115 @@ def test_context_resolves_a_name_shared_by_two_countries() -> None:
     # An unambiguous city points at its country as a country does.
     assert one("الرقة")[0] == "SY"
     assert one("الرقة", "الجهراء")[0] == "KW"  # ar-Riqqa, Kuwait
+
+
+def test_one_place_per_country_with_its_forms_and_summed_count() -> None:
+    saudi, riyadh = geocode([Mention(name="السعودية", count=3), Mention(name="الرياض", count=1),
+                             Mention(name="المملكة العربية السعودية", count=2),
+                             Mention(name="السعوديه", count=1), Mention(name="المملكة", count=4)])
+    assert (saudi.kind, saudi.country_code, saudi.count) == ("country", "SA", 10)
+    assert saudi.aliases == ["المملكة", "السعودية", "المملكة العربية السعودية", "السعوديه"]
+    assert (saudi.name, saudi.label) == ("المملكة", "المملكة العربية السعودية")
+    assert (riyadh.aliases, riyadh.count) == (["الرياض"], 1)
+
+
+def test_one_place_per_city_and_region_id_with_one_label() -> None:
+    mecca, = geocode([Mention(name="مكة", count=2), Mention(name="مكة المكرمة", count=1),
+                      Mention(name="مكه", count=1)])
+    assert (mecca.kind, mecca.geonames_id, mecca.count, mecca.label) == ("city", "104515", 4,
+                                                                         "مكة")
+    ahsa, = geocode([Mention(name="الأحساء", count=1), Mention(name="الهفوف", count=1)])
+    assert (ahsa.geonames_id, ahsa.aliases) == ("109571", ["الأحساء", "الهفوف"])
+    labels = {(e.kind, e.id): e.label for es in gazetteer().values() for e in es}
+    assert len(labels) == len({(e.kind, e.id, e.label) for es in gazetteer().values()
+                               for e in es}), "a place with two labels"
+
+
+@pytest.mark.parametrize(("context", "home", "country"), [
+    (("الرياض",), None, "SA"),  # a city points at its kingdom
+    (("الأردن", "الزرقاء"), None, "JO"),
+    (("الرباط",), "SA", "MA"),  # the article's places before the home country
+    ((), "SA", "SA"),
+    (("لندن",), "SA", "SA"),
+])
+def test_the_kingdom_is_the_one_the_article_points_at(context: tuple[str, ...],
+                                                      home: str | None, country: str) -> None:
+    mentions = [Mention(name="المملكة", count=1), *(Mention(name=c, count=1) for c in context)]
+    kingdom = next(p for p in geocode(mentions, home=home) if "المملكة" in p.aliases)
+    assert (kingdom.kind, kingdom.country_code) == ("country", country)
+
+
+def test_the_kingdom_alone_is_no_place() -> None:
+    assert geocode([Mention(name="المملكة", count=2)]) == []
+    assert [p.label for p in geocode([Mention(name="المملكة", count=1),
+                                      Mention(name="لندن", count=1)])] == ["لندن"]
+    assert one("المملكة المتحدة")[::3] == ("GB", "country")
+    assert one("المملكة الأردنية الهاشمية")[::3] == ("JO", "country")
+
+
+def test_oman_and_amman() -> None:
+    assert one("سلطنة عمان")[::3] == ("OM", "country")
+    assert one("عمان")[::3] == ("OM", "country")  # no context: the country
+    amman, = geocode([], "عمان")  # a report is filed from a city
+    assert (amman.country_code, amman.kind, amman.geonames_id) == ("JO", "city", "250441")
+    # The dateline's reading is context for the body: «عمان» is Amman there too
+    amman, = geocode([Mention(name="عمان", count=2)], "عمان")
+    assert (amman.country_code, amman.count, amman.dateline) == ("JO", 3, True)
+    # …unless the article points at Oman
+    muscat, oman = geocode([Mention(name="مسقط", count=2)], "عمان")
+    assert (muscat.label, oman.country_code, oman.kind, oman.dateline) == (
+        "مسقط", "OM", "country", True)
+
+
+# The places the dateline places and location mentions of the developers' day and 2015-07-21
+# named without finding them, with their GeoNames ids (ISO code for a country).
+ADDED_PLACES = [
+    ("واشنطن", "US", "4140963"), ("الأحساء", "SA", "109571"), ("الهفوف", "SA", "109571"),
+    ("جازان", "SA", "105299"), ("جيزان", "SA", "105299"), ("ينبع", "SA", "100425"),
+    ("القطيف", "SA", "108927"), ("زوريخ", "CH", "2657896"), ("زيوريخ", "CH", "2657896"),
+    ("فيينا", "AT", "2761369"), ("كوالالمبور", "MY", "1735161"), ("سول", "KR", "1835848"),
+    ("سيول", "KR", "1835848"), ("الخبر", "SA", "109323"), ("القدس المحتلة", "IL", "281184"),
+    ("سكاكا", "SA", "102527"), ("كانبيرا", "AU", "2172517"), ("مكة المكرمة", "SA", "104515"),
+]
+
+
+@pytest.mark.parametrize(("name", "country", "geonames_id"), ADDED_PLACES)
+def test_the_days_missed_places_are_found(name: str, country: str, geonames_id: str) -> None:
+    for place in (geocode([Mention(name=name, count=1)])[0], geocode([], name)[0]):
+        assert (place.country_code, place.geonames_id) == (country, geonames_id)
+
+
+def test_khobar_is_not_the_news() -> None:
+    assert geocode([Mention(name="خبر", count=1)]) == []
+
+
+# Capitals of the Arab League and of the G20 (the European Union's and African Union's seats),
+# as news writes them: each is found, in its country, under its usual name.
+CAPITALS = [
+    ("الرياض", "SA"), ("أبوظبي", "AE"), ("المنامة", "BH"), ("الكويت", "KW"), ("الدوحة", "QA"),
+    ("مسقط", "OM"), ("صنعاء", "YE"), ("بغداد", "IQ"), ("دمشق", "SY"), ("بيروت", "LB"),
+    ("عمان", "JO"), ("رام الله", "PS"), ("القاهرة", "EG"), ("الخرطوم", "SD"), ("طرابلس", "LY"),
+    ("تونس", "TN"), ("الجزائر", "DZ"), ("الرباط", "MA"), ("نواكشوط", "MR"), ("مقديشو", "SO"),
+    ("جيبوتي", "DJ"), ("موروني", "KM"), ("واشنطن", "US"), ("أوتاوا", "CA"),
+    ("مكسيكو سيتي", "MX"), ("برازيليا", "BR"), ("بوينس آيرس", "AR"), ("لندن", "GB"),
+    ("باريس", "FR"), ("برلين", "DE"), ("روما", "IT"), ("موسكو", "RU"), ("بكين", "CN"),
+    ("طوكيو", "JP"), ("سول", "KR"), ("نيودلهي", "IN"), ("جاكرتا", "ID"), ("كانبيرا", "AU"),
+    ("بريتوريا", "ZA"), ("أنقرة", "TR"), ("بروكسل", "BE"), ("أديس أبابا", "ET"),
+]
+
+
+@pytest.mark.parametrize(("name", "country"), CAPITALS)
+def test_capitals_resolve(name: str, country: str) -> None:
+    """Alone, and as a dateline: a capital named like its country (الكويت, تونس, جيبوتي) is
+    the country in the body and the city as a dateline; عمان as a dateline is Amman."""
+    filed, = geocode([], name)
+    assert filed.country_code == country
+    if filed.kind == "city":
+        assert filed.label.replace("أ", "ا") == name.replace("أ", "ا") or name in (
+            "جاكرتا", "الكويت", "تونس", "جيبوتي"), filed.label
+    if name != "عمان":
+        alone, = geocode([Mention(name=name, count=1)])
+        assert alone.country_code == country
 
 
 def test_the_arab_world_comes_before_size() -> None:
@@ -185,3 +302,25 @@ def test_the_days_dateline_places_resolve() -> None:
         assert name in places
         place, = geocode([], name)
         assert (place.country_code, place.dateline) == (country, True)
+
+
+def test_the_days_saudi_arabia_is_one_place() -> None:
+    """Articles of the day naming Saudi Arabia both ways, through normalize and enrich: one
+    place, named by every form, «المملكة» among them when the recogniser finds it."""
+    full, short = "المملكة العربية السعودية", "السعودية"
+    rows = [r for r in map(json.loads, need(DAY).read_text("utf-8").splitlines())
+            if full in r["content"] and short in r["content"].replace(full, "")][:15]
+    pipeline = InProcessPipeline(StageContext(Settings(route=["normalize", "enrich"],
+                                                       home_country="SA")))
+    articles = [Article(id=f"{i:032x}", source=Source(name=r["source"], kind="inbox"),
+                        ingested_at=utcnow(), title=r["title"], body=r["content"])
+                for i, r in enumerate(rows)]
+    forms: set[str] = set()
+    for a in pipeline.run(articles):
+        saudi = [p for p in a.places if p.kind == "country" and p.country_code == "SA"]
+        assert len(saudi) == 1, [p.aliases for p in saudi]
+        assert saudi[0].label == full
+        assert saudi[0].count == sum(m.count for m in a.entities.locations
+                                     if m.name in saudi[0].aliases)
+        forms.update(saudi[0].aliases)
+    assert {full, short, "المملكة"} <= forms

@@ -131,14 +131,16 @@ def lookup(name: str) -> tuple[Entry, ...]:
     return ()
 
 
-def geocode(locations: list[Mention], dateline: str | None = None) -> list[Place]:
+def geocode(locations: list[Mention], dateline: str | None = None, *,
+            home: str | None = None) -> list[Place]:
     """The places of the mentions found in the gazetteer, in mention order.
 
     A name with several places is resolved by, in turn: the countries the article's other
-    mentions point at (weighted by their counts), the Arab world, the kind (country, then city,
-    then region) and the population. A name standing for several countries (المملكة: Saudi
-    Arabia, Jordan, Morocco, Bahrain) is the one the other mentions point at most, and no place
-    when they point at none of them. Mentions of one place (سورية, سوريا; السعودية, المملكة
+    mentions point at (weighted by their counts), the `home` country (where the news comes
+    from, AKHBAR_HOME_COUNTRY), the Arab world, the kind (country, then city, then region) and
+    the population. A name standing for several countries (المملكة: Saudi Arabia, Jordan,
+    Morocco, Bahrain) is the one the other mentions point at most, else `home` if it is one of
+    them, else no place. Mentions of one place (سورية, سوريا; السعودية, المملكة
     العربية السعودية) become one place with their counts added, named as its most mentioned
     form, with every form in `aliases`.
 
@@ -153,13 +155,14 @@ def geocode(locations: list[Mention], dateline: str | None = None) -> list[Place
     filed_entries = lookup(filed.name) if filed else ()
     filed_at = None
     if filed_entries:
-        filed_at = _best(filed_entries, _support(found, pointed, filed_entries), DATELINE_RANK)
+        filed_at = _best(filed_entries, _support(found, pointed, filed_entries), home,
+                         DATELINE_RANK)
     merged: dict[tuple[str, str], tuple[Entry, list[Mention]]] = {}
     for mention, entries in found:
         support = _support(found, pointed, entries)
         if filed_at is not None:
             support[filed_at.country] += 1
-        best = _best(entries, support, KIND_RANK)
+        best = _best(entries, support, home, KIND_RANK)
         if best is not None:
             merged.setdefault((best.kind, best.id), (best, []))[1].append(mention)
     if filed is not None and filed_at is not None:
@@ -178,13 +181,13 @@ def _support(found: list[tuple[Mention, tuple[Entry, ...]]], pointed: list[str |
     return support
 
 
-def _best(entries: tuple[Entry, ...], support: Counter[str], rank: dict[str, int]
-          ) -> Entry | None:
+def _best(entries: tuple[Entry, ...], support: Counter[str], home: str | None,
+          rank: dict[str, int]) -> Entry | None:
     countries = {e.country for e in entries if e.kind == "country"}
-    if len(countries) > 1 and not any(support[c] for c in countries):
+    if len(countries) > 1 and home not in countries and not any(support[c] for c in countries):
         return None
-    return max(entries, key=lambda e: (support[e.country], e.country in ARAB_LEAGUE,
-                                       rank[e.kind], e.population))
+    return max(entries, key=lambda e: (support[e.country], e.country == home,
+                                       e.country in ARAB_LEAGUE, rank[e.kind], e.population))
 
 
 def _country_pointed(entries: tuple[Entry, ...]) -> str | None:

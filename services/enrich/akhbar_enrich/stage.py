@@ -45,10 +45,10 @@ def make(ctx: StageContext) -> ProcessFn:
                          "window in which copies are matched: copies would be missed")
     store: SimilarityStore = (MemoryStore() if ctx.redis is None
                               else RedisStore(ctx.redis, ttl_s=ttl))
-    return partial(process, store=store)
+    return partial(process, store=store, home=ctx.settings.home_country)
 
 
-def process(article: Article, store: SimilarityStore) -> Article:
+def process(article: Article, store: SimilarityStore, home: str | None = None) -> Article:
     a = article.model_copy(deep=True)
     paragraphs = [p for p in a.body.split(PARAGRAPH_SEP) if p.strip()]
     doc_lang, a.paragraph_languages = languages(paragraphs)
@@ -58,7 +58,8 @@ def process(article: Article, store: SimilarityStore) -> Article:
     a.entities = entities([t for lang, t in texts if lang == "ar"],
                           [t for lang, t in texts if lang == "en"])
     a.dateline, a.author = settle_byline(a.dateline, a.author)
-    a.places = geocode(a.entities.locations, a.dateline.place if a.dateline else None)
+    a.places = geocode(a.entities.locations, a.dateline.place if a.dateline else None,
+                       home=home)
     a.story_id, a.duplicate_of = assign(a, store)
     return a
 
