@@ -27,6 +27,7 @@ ARAB_LEAGUE = frozenset(
 # A name shared by a country and a place in it means the country (الكويت, تونس); a city
 # named like its region means the city, which is more precise than the region's centroid.
 KIND_RANK = {"region": 0, "city": 1, "country": 2}
+# A dateline says where a report is filed from: a city before a country of that name.
 DATELINE_RANK = {"region": 0, "country": 1, "city": 2}
 # Words that may stand before a name without changing the place (مدينة حمص, محافظة إدلب).
 DESCRIPTORS = frozenset({"مدينه", "محافظه", "ولايه", "منطقه", "اقليم"})
@@ -165,9 +166,10 @@ def geocode(locations: list[Mention], dateline: str | None = None, *,
         best = _best(entries, support, home, KIND_RANK)
         if best is not None:
             merged.setdefault((best.kind, best.id), (best, []))[1].append(mention)
-    if filed is not None and filed_at is not None:
+    if filed and filed_at:
         merged.setdefault((filed_at.kind, filed_at.id), (filed_at, []))[1].append(filed)
-    return [_place(e, ms, dateline=e == filed_at) for e, ms in merged.values()]
+    filed_key = (filed_at.kind, filed_at.id) if filed_at else None
+    return [_place(e, ms, dateline=key == filed_key) for key, (e, ms) in merged.items()]
 
 
 def _support(found: list[tuple[Mention, tuple[Entry, ...]]], pointed: list[str | None],
