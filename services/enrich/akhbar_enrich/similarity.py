@@ -15,7 +15,7 @@ Agency furniture that every dispatch shares is dropped before features are taken
 tags in titles («عام /», «اقتصادي /») and part markers («إضافة ثانية»); normalize has taken the
 dateline («جدة 25 شوال 1436 هـ الموافق 10 أغسطس 2015 م واس») out of the body.
 
-Thresholds were set on the calibration half of bench/story_pairs.tsv (318 hand-labelled pairs of
+Thresholds were set on the calibration half of bench/story_pairs.tsv (hand-labelled pairs of
 SaudiNewsNet articles) and are reported on the other half by bench/dedup.py.
 """
 
