@@ -72,7 +72,7 @@ _PART_LINE = re.compile(rf"^\s*{_PART}\s*$")
 # Before a place name: و، ف then ب، ل، ك (وبجدة، لمصر), and لل for ل + ال (لليمن).
 _PLACE_PROCLITIC = re.compile(r"^(?:[وف]?[بلك]|[وف])(?=\w{3,})")
 # A country's adjective (nisba): المصرية، اليمني، الكويتية; its name is the stem, or the stem
-# with «ا» (المانيا، تركيا، روسيا).
+# with «ا» (الأمريكية: أمريكا).
 _NISBA = re.compile(r"(?:يه|ي)$")
 
 # The AMP rendition of a page, as its «/amp» path: the same article (not tracking: ingest
@@ -119,7 +119,7 @@ def story_features(all_words: list[str]) -> set[str]:
     return {light_stem(w) for w in all_words if len(w) > 3 and not w.isdigit()}
 
 
-@lru_cache(maxsize=1 << 16)  # news repeats its words: most runs are looked up once a day
+@lru_cache(maxsize=1 << 16)  # the words of headlines and leads recur from article to article
 def place_lookup(words: tuple[str, ...]) -> tuple[Entry, ...]:
     """The places a run of search-form words names: as written, without a proclitic on its
     first word, or (one word) as a country's adjective."""
@@ -149,8 +149,8 @@ def places_named(words: list[str]) -> list[tuple[Entry, ...]]:
 def features(normalized_title: str, normalized_body: str) -> Features:
     body = body_words(normalized_body)
     title = title_words(normalized_title)
-    lead = words(next((p for p in normalized_body.split(PARAGRAPH_SEP) if p.strip()), ""))
-    lead = lead[:LEAD_WORDS]
+    lead = words(next((p for p in normalized_body.split(PARAGRAPH_SEP) if p.strip()), ""))[
+        :LEAD_WORDS]
     titled = places_named(title)
     return Features(dup=hashed(dup_features(body)),
                     story=hashed(story_features(title + body)),
