@@ -15,6 +15,12 @@ story_id; a labelled duplicate counts as a positive for story too. The pairs are
 hash of the pair: the thresholds in akhbar_enrich.similarity were set on the calibration half,
 the held-out half checks them.
 
+Largest stories: errors that random pairs rarely catch sit in the largest clusters. The 30
+largest stories of round 1 (by size, then smallest SaudiNewsNet id) are scored with
+bench/story_clusters.tsv, the event of each article read there: in each story the articles of its
+most frequent event belong; precision = belonging / articles in those stories. Articles the file
+does not list are reported (unlabelled) and left out of the figure.
+
 Cost: with --rounds N the day is fed N times, each round one day later and under new ids and
 URLs (a synthetic stream in which every story recurs daily: bands fill as fast as they can);
 quality is measured on round 1 only, the cost per article over all rounds in blocks of 200.
@@ -48,6 +54,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
 LABELS = REPO / "bench" / "story_pairs.tsv"
+EVENTS = REPO / "bench" / "story_clusters.tsv"
+LARGEST = 30
 BLOCK = 200
 ROUND_SHIFT = timedelta(days=1)
 CLASSES = ("duplicate", "story", "different")
@@ -70,6 +78,13 @@ def load_pairs(path: Path = LABELS) -> list[Pair]:
         digest = hashlib.blake2b(f"{a}-{b}".encode(), digest_size=1).digest()[0]
         pairs.append(Pair(int(a), int(b), label, ("calibration", "held-out")[digest % 2]))
     return pairs
+
+
+def load_events(path: Path = EVENTS) -> dict[int, frozenset[str]]:
+    """SaudiNewsNet id -> the events it reports (a roundup several)."""
+    return {int(i): frozenset(event.split("|"))
+            for i, event in (line.split("\t") for line in path.read_text("utf-8").splitlines()
+                             if line[:1].isdigit())}
 
 
 def load_articles(path: Path = NEWS) -> tuple[list[tuple[int, Article]], list[int]]:
@@ -154,6 +169,28 @@ def evaluate(pairs: list[Pair], ids: dict[int, str],
             for half in ("all", "calibration", "held-out")}
 
 
+def largest_stories(articles: list[tuple[int, Article]],
+                    assigned: dict[str, tuple[str, str | None]],
+                    events: dict[int, frozenset[str]]) -> dict[str, Any]:
+    """Precision of the LARGEST stories against the events read in bench/story_clusters.tsv."""
+    members: dict[str, list[int]] = {}
+    for sid, a in articles:
+        members.setdefault(assigned[a.id][0], []).append(sid)
+    largest = sorted(members.values(), key=lambda m: (-len(m), min(m)))[:LARGEST]
+    stories, belong, labelled, unlabelled = [], 0, 0, []
+    for story in largest:
+        read = [i for i in story if i in events]
+        unlabelled += [i for i in story if i not in events]
+        counts = Counter(e for i in read for e in events[i])
+        event, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0])) if counts else ("", 0)
+        stories.append({"size": len(story), "event": event, "belong": n,
+                        "strays": sorted(i for i in read if event not in events[i])})
+        belong, labelled = belong + n, labelled + len(read)
+    return {"stories": stories, "articles": sum(len(m) for m in largest), "labelled": labelled,
+            "belong": belong, "precision": belong / labelled if labelled else 0.0,
+            "unlabelled": sorted(unlabelled)}
+
+
 def cost(seconds: list[float]) -> dict[str, Any]:
     blocks = [seconds[i:i + BLOCK] for i in range(0, len(seconds), BLOCK)]
     return {"articles": len(seconds), "seconds": sum(seconds),
@@ -162,11 +199,12 @@ def cost(seconds: list[float]) -> dict[str, Any]:
 
 
 def measure(store: SimilarityStore, articles: list[tuple[int, Article]], pairs: list[Pair],
-            rounds: int) -> dict[str, Any]:
+            events: dict[int, frozenset[str]], rounds: int) -> dict[str, Any]:
     assigned, seconds = run(store, [a for _, a in articles], rounds)
     ids = {sid: a.id for sid, a in articles}
     stories = Counter(s for s, _ in assigned.values())
     return {"quality": evaluate(pairs, ids, assigned), "cost": cost(seconds),
+            "largest": largest_stories(articles, assigned, events),
             "round1": {"articles": len(assigned), "stories": len(stories),
                        "duplicates": sum(d is not None for _, d in assigned.values()),
                        "largest_story": max(stories.values())}}
@@ -186,6 +224,15 @@ def print_report(name: str, r: dict[str, Any]) -> None:
     print(f"{'':<12}" + "".join(f"{c:>11}" for c in CLASSES))
     for g, row in r["quality"]["all"]["confusion"].items():
         print(f"{g:<12}" + "".join(f"{row[c]:>11}" for c in CLASSES))
+    g = r["largest"]
+    print(f"{LARGEST} largest stories ({g['articles']} articles, {g['labelled']} read): "
+          f"{g['belong']} belong to their story's event, precision {g['precision']:.3f}")
+    for n, story in enumerate(g["stories"], 1):
+        if story["strays"]:
+            print(f"  #{n} {story['size']} articles, {story['belong']} of {story['event']}; "
+                  f"strays {story['strays']}")
+    if g["unlabelled"]:
+        print(f"  not in {EVENTS.name} (read them and add their event): {g['unlabelled']}")
     c = r["cost"]
     print(f"assign: {c['articles']} articles in {c['seconds']:.2f} s = "
           f"{c['articles_per_s']:.0f} articles/s")
@@ -202,21 +249,21 @@ def main() -> None:
         sys.exit(f"{NEWS} is absent (the developer data folder ../shared is not beside the "
                  "repository)")
     articles, rejected = load_articles()
-    pairs = load_pairs()
+    pairs, events = load_pairs(), load_events()
     print(f"{len(articles)} articles in order of date_extracted, then id "
           f"({len(rejected)} refused by ingest: ids {rejected}); {len(pairs)} labelled pairs "
           f"({dict(Counter(p.label for p in pairs))}); {args.rounds} round(s)")
     results: dict[str, Any] = {"order": "date_extracted, id", "rejected": rejected,
                                "rounds": args.rounds}
     if args.store in ("memory", "both"):
-        results["memory"] = measure(MemoryStore(), articles, pairs, args.rounds)
+        results["memory"] = measure(MemoryStore(), articles, pairs, events, args.rounds)
         print_report("MemoryStore", results["memory"])
     if args.store in ("redis", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             server = RedisServer(Path(tmp))
             try:
                 store = RedisStore(server.client, Settings().story_state_ttl_s)
-                results["redis"] = measure(store, articles, pairs, args.rounds)
+                results["redis"] = measure(store, articles, pairs, events, args.rounds)
             finally:
                 server.stop()
         print_report("RedisStore", results["redis"])

@@ -123,7 +123,11 @@ def gazetteer() -> dict[str, tuple[Entry, ...]]:
 
 def lookup(name: str) -> tuple[Entry, ...]:
     """The places a name may stand for (none for an ordinary word)."""
-    words = _words(name)
+    return lookup_words(_words(name))
+
+
+def lookup_words(words: list[str]) -> tuple[Entry, ...]:
+    """`lookup` of a name already folded (search form, letters only) and cut into words."""
     while words and "".join(words) not in COMMON_WORDS:
         found = gazetteer().get(_key(words))
         if found:

@@ -1,16 +1,21 @@
 """Republished copies and same-story articles: features, banded MinHash LSH, match rules.
 
-Each article keeps two exact feature sets (sorted 64-bit hashes):
-  dup    word 3-shingles of the search-normalised body: the wording itself
-  story  light-stemmed content words of title + body: what the text is about
+Each article keeps four exact feature sets (sorted 64-bit hashes):
+  dup      word 3-shingles of the search-normalised body: the wording itself
+  story    light-stemmed content words of title + body: what the text is about
+  subject  the places its headline names (gazetteer ids): whose market, which president
+  scope    the places of headline and first paragraph, with the countries they lie in
 Candidates come from one LSH index over the story features (a copy's story features are as
 close as its shingles, and a cut copy or a roundup is much closer there than in shingles); each
 candidate is then confirmed on the exact sets, so a 128-permutation MinHash (±0.04) never
-decides alone. Agency furniture that every dispatch shares is dropped before features are
-taken: section tags in titles («عام /», «اقتصادي /»), part markers («إضافة ثانية») and the SPA
-dateline («جدة 25 شوال 1436 هـ الموافق 10 أغسطس 2015 م واس»).
+decides alone. Reports written on one template (the close of an exchange, a cable to a
+president, an emir's condolences) share most of their content words whatever their subject:
+two of them are one story only if the places one headline names are among the other's places.
+Agency furniture that every dispatch shares is dropped before features are taken: section
+tags in titles («عام /», «اقتصادي /») and part markers («إضافة ثانية»); normalize has taken the
+dateline («جدة 25 شوال 1436 هـ الموافق 10 أغسطس 2015 م واس») out of the body.
 
-Thresholds were set on the calibration half of bench/story_pairs.tsv (318 hand-labelled pairs of
+Thresholds were set on the calibration half of bench/story_pairs.tsv (hand-labelled pairs of
 SaudiNewsNet articles) and are reported on the other half by bench/dedup.py.
 """
 
@@ -25,7 +30,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import numpy as np
 from datasketch import MinHash
 
+from akhbar.contract import PARAGRAPH_SEP
 from akhbar.urls import is_tracking
+from akhbar_enrich.places import Entry, lookup_words
 
 NUM_PERM = 128
 # 64 bands of 2 rows: a pair with story Jaccard 0.15 shares a band with probability 0.77, one at
@@ -49,6 +56,10 @@ STORY_JACCARD = 0.22
 STORY_CONTAINMENT = 0.7
 STORY_MIN_SHARED = 8
 
+# The lead's first words name what the report is about (whose market, which region's emir);
+# further words cost time (a lookup each) and name background.
+LEAD_WORDS = 40
+
 _WORD = re.compile(r"\w+")
 # Proclitic conjunctions/prepositions with the article, and the article alone.
 _PREFIX = re.compile(r"^(?:[وف]?(?:[بكل]?ال|لل)|[وف])(?=\w{3,})")
@@ -58,7 +69,11 @@ _SECTION_TAG = re.compile(r"^\s*[^\W\d_]+(?:\s+[^\W\d_]+)?\s*/\s*")  # «عام 
 _PART = r"اضافه\s+\w+(?:\s+و\s*اخيره)?"  # «إضافة ثانية», «إضافة أولى وأخيرة»
 _PART_SUFFIX = re.compile(rf"(?:\s*/)?\s*{_PART}\s*$")
 _PART_LINE = re.compile(rf"^\s*{_PART}\s*$")
-_DATELINE = re.compile(r"الموافق.{0,40}\sم\s*واس\s*$")  # «… الموافق 10 أغسطس 2015 م واس»
+# Before a place name: و، ف then ب، ل، ك (وبجدة، لمصر), and لل for ل + ال (لليمن).
+_PLACE_PROCLITIC = re.compile(r"^(?:[وف]?[بلك]|[وف])(?=\w{3,})")
+# A country's adjective (nisba): المصرية، اليمني، الكويتية; its name is the stem, or the stem
+# with «ا» (الأمريكية: أمريكا).
+_NISBA = re.compile(r"(?:يه|ي)$")
 
 # The AMP rendition of a page, as its «/amp» path: the same article (not tracking: ingest
 # fetches the URL it is given, the AMP page when so linked).
@@ -69,6 +84,8 @@ _AMP = "amp"
 class Features:
     dup: np.ndarray  # `hashed` word 3-shingles of the body
     story: np.ndarray  # `hashed` light-stemmed content words of title + body
+    subject: np.ndarray  # `hashed` ids of the places the title names
+    scope: np.ndarray  # `hashed` ids of the places of title and lead and of their countries
 
 
 def words(normalized_text: str) -> list[str]:
@@ -81,9 +98,9 @@ def title_words(normalized_title: str) -> list[str]:
 
 
 def body_words(normalized_body: str) -> list[str]:
-    """Words of the body without agency datelines and part-marker lines."""
+    """Words of the body without part-marker lines."""
     return words("\n".join(line for line in normalized_body.splitlines()
-                           if not (_DATELINE.search(line) or _PART_LINE.match(line))))
+                           if not _PART_LINE.match(line)))
 
 
 def light_stem(word: str) -> str:
@@ -102,10 +119,44 @@ def story_features(all_words: list[str]) -> set[str]:
     return {light_stem(w) for w in all_words if len(w) > 3 and not w.isdigit()}
 
 
+@lru_cache(maxsize=1 << 16)  # the words of headlines and leads recur from article to article
+def place_lookup(words: tuple[str, ...]) -> tuple[Entry, ...]:
+    """The places a run of search-form words names: as written, without a proclitic on its
+    first word, or (one word) as a country's adjective."""
+    first, *rest = words
+    bare = _PLACE_PROCLITIC.sub("", "ال" + first[2:] if first.startswith("لل") else first)
+    found = lookup_words(list(words)) or (lookup_words([bare, *rest]) if bare != first else ())
+    stem = _NISBA.sub("", bare)
+    if found or rest or stem == bare or len(stem) < 3:
+        return found
+    return tuple(e for name in (stem, stem + "ا") for e in lookup_words([name])
+                 if e.kind == "country")
+
+
+def places_named(words: list[str]) -> list[tuple[Entry, ...]]:
+    """The places of each place name in `words`, two-word names (مكه المكرمه) first."""
+    words = [w for w in words if w.isalpha()]
+    found, i = [], 0
+    while i < len(words):
+        n, entries = next(((n, e) for n in (2, 1) if i + n <= len(words)
+                           if (e := place_lookup(tuple(words[i:i + n])))), (1, ()))
+        if entries:
+            found.append(entries)
+        i += n
+    return found
+
+
 def features(normalized_title: str, normalized_body: str) -> Features:
     body = body_words(normalized_body)
+    title = title_words(normalized_title)
+    lead = words(next((p for p in normalized_body.split(PARAGRAPH_SEP) if p.strip()), ""))[
+        :LEAD_WORDS]
+    titled = places_named(title)
     return Features(dup=hashed(dup_features(body)),
-                    story=hashed(story_features(title_words(normalized_title) + body)))
+                    story=hashed(story_features(title + body)),
+                    subject=hashed({e.id for entries in titled for e in entries}),
+                    scope=hashed({x for entries in titled + places_named(lead) for e in entries
+                                  for x in (e.id, e.country) if x}))
 
 
 def hashed(features: set[str]) -> np.ndarray:
@@ -149,12 +200,23 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def is_duplicate(a: Features, b: Features) -> bool:
     shorter, longer = sorted((len(a.dup), len(b.dup)))
-    if not shorter or shorter / longer < DUP_MIN_LENGTH_RATIO:
-        return False
+    if not shorter or shorter / longer < DUP_MIN_LENGTH_RATIO or not same_subject(a, b):
+        return False  # a cable to another president is no copy, however alike its wording
     return overlap(a.dup, b.dup) / shorter >= DUP_CONTAINMENT
 
 
+def same_subject(a: Features, b: Features) -> bool:
+    """A headline names no place, or every place one headline names is among the other
+    article's places. All of them: «القيادة السعودية تهنئ رئيس تشاد» and a cable to Ecuador
+    whose lead names the kingdom share a place but not their subject."""
+    return not (len(a.subject) and len(b.subject)) or (
+        overlap(a.subject, b.scope) == len(a.subject)
+        or overlap(b.subject, a.scope) == len(b.subject))
+
+
 def same_story(a: Features, b: Features) -> bool:
+    if not same_subject(a, b):
+        return False
     shared = overlap(a.story, b.story)
     shorter = min(len(a.story), len(b.story))
     union = len(a.story) + len(b.story) - shared

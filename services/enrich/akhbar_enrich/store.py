@@ -30,7 +30,7 @@ from redis import Redis
 from akhbar_enrich.similarity import Features
 
 FEATURE_DTYPE = np.uint64
-FEATURE_FIELDS = ("feat:dup", "feat:story")
+FEATURE_FIELDS = ("feat:dup", "feat:story", "feat:subject", "feat:scope")
 # Copies of a dispatch arrive within hours; three days also covers next-day republication and
 # papers that print yesterday's agency copy, while unrelated years-apart texts (anniversaries,
 # recurring formats) are never matched.
@@ -66,7 +66,7 @@ return out
 """
 # ARGV: doc key; article id; sequence seen at lookup ('' = store regardless); band keys; time;
 # lowest and highest time; page key ('' if none); ttl; band cap; sequence key; recent key;
-# recent cap; story id; duplicate of ('' if none); dup features; story features.
+# recent cap; story id; duplicate of ('' if none); dup, story, subject and scope features.
 # Returns {'known', story id, duplicate of} | {'moved', sequence, arrival ids…} |
 # {'stored', sequence}.
 _COMMIT = """
@@ -85,7 +85,8 @@ if ARGV[3] ~= '' and seq > tonumber(ARGV[3]) then
   if #out > 2 then return out end
 end
 redis.call('HSET', ARGV[1], 'story_id', ARGV[14], 'duplicate_of', ARGV[15], 'at', ARGV[5],
-           'feat:dup', ARGV[16], 'feat:story', ARGV[17])
+           'feat:dup', ARGV[16], 'feat:story', ARGV[17], 'feat:subject', ARGV[18],
+           'feat:scope', ARGV[19])
 redis.call('EXPIRE', ARGV[1], ARGV[9])
 for key in string.gmatch(ARGV[4], '%S+') do
   redis.call('ZADD', key, ARGV[5], ARGV[2])
@@ -223,8 +224,9 @@ class RedisStore:
         out = {}
         for i, (story, dup, at, *feats) in zip(ids, pipe.execute(), strict=True):
             if story is not None:
-                out[i] = Known(*_decision(story, dup), float(at),
-                               Features(*(np.frombuffer(f, dtype=FEATURE_DTYPE) for f in feats)))
+                # A field missing (stored before it existed) reads as empty: no constraint.
+                out[i] = Known(*_decision(story, dup), float(at), Features(
+                    *(np.frombuffer(f or b"", dtype=FEATURE_DTYPE) for f in feats)))
         return out
 
     def lookup(self, article_id: str, bands: list[str], at: float, page: str | None,
@@ -244,8 +246,9 @@ class RedisStore:
             self._bands(bands), known.at, known.at - self.window, known.at + self.window,
             self._page(page), self.ttl, self.cap, f"{self.prefix}:seq",
             f"{self.prefix}:recent", RECENT_CAP, known.story_id, known.duplicate_of or "",
-            known.features.dup.astype(FEATURE_DTYPE).tobytes(),
-            known.features.story.astype(FEATURE_DTYPE).tobytes()])
+            *(f.astype(FEATURE_DTYPE).tobytes() for f in (
+                known.features.dup, known.features.story, known.features.subject,
+                known.features.scope))])
         if status == b"known":
             return Commit("known", seen=_decision(*rest))
         seq, *arrivals = rest
