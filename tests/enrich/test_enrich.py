@@ -373,12 +373,12 @@ LABELLED = [(550, 625), (575, 1661), (1203, 1550), (43, 831), (988, 1508), (1506
             (20, 1525), (20, 1646), (1664, 1665), (151, 322), (322, 1651), (498, 525)]
 
 
-def test_labelled_real_pairs() -> None:
+def _decisions_match_the_labels(pairs: list[tuple[int, int]]) -> None:
     rows = {r["id"]: r for r in map(json.loads, need(NEWS).read_text("utf-8").splitlines())}
     labels = {(int(a), int(b)): label for a, b, label, _ in (
         line.split("\t") for line in (REPO / "bench" / "story_pairs.tsv").read_text(
             "utf-8").splitlines() if line[:1].isdigit())}
-    wanted = sorted({i for pair in LABELLED for i in pair},
+    wanted = sorted({i for pair in pairs for i in pair},
                     key=lambda i: (rows[i]["date_extracted"], i))
     store, done = MemoryStore(), {}
     for i in wanted:
@@ -387,11 +387,22 @@ def test_labelled_real_pairs() -> None:
                                       "published_at": r["date_extracted"]},
                                      Source(name=r["source"], kind="inbox")), SETTINGS)
         done[i] = (a.id, *assign(a, store))
-    for x, y in LABELLED:
+    for x, y in pairs:
         (xid, xs, xd), (yid, ys, yd) = done[x], done[y]
         got = ("duplicate" if (xd or xid) == (yd or yid) else
                "story" if xs == ys else "different")
         assert got == labels[x, y], (x, y)
+
+
+def test_labelled_real_pairs() -> None:
+    _decisions_match_the_labels(LABELLED)
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: almadina's Egypt roundup (645) names only "
+                   "one of its items in its headline, so the headline-places rule splits it from "
+                   "the item (716) it carries")
+def test_a_roundup_whose_headline_names_one_item_keeps_its_items() -> None:
+    _decisions_match_the_labels([(645, 716)])
 
 
 def test_a_story_state_ttl_below_the_match_window_is_refused() -> None:
