@@ -3,7 +3,7 @@ with an id that is the same in every article, and the junk a reader would not co
 
 A name's key is its search form (hamza seats, alef and ya forms folded) with the spellings of
 one name unified: ابن → بن inside a name, «عبد ربه» → «عبدربه» (عبد and أبو join the next
-word), the family name after آل and the grandfathers after a second بن left out («سلمان بن
+word), and after a nasab the آل family name and the grandfathers left out («سلمان بن
 عبدالعزيز آل سعود» → «سلمان بن عبدالعزيز», «محمد بن نايف بن عبدالعزيز» → «محمد بن نايف»).
 Titles before a person's name go (الملك، الأمير، ولي العهد، الرئيس الروسي …).
 
@@ -42,20 +42,28 @@ from typing import Any
 
 from akhbar.contract import Entities, EntityKind, Mention
 from akhbar.orthography import search_form
-from akhbar_enrich.places import ARAB_LEAGUE, KIND_RANK, Entry, gazetteer, lookup
+from akhbar_enrich.places import (
+    ARAB_LEAGUE,
+    KIND_RANK,
+    Entry,
+    _country_pointed,
+    gazetteer,
+    lookup,
+)
 
 ALIASES = "entity-aliases.json.gz"
 ID_DIGITS = 16
 MAX_ALIASES = 20
 
 # Titles and offices before a person's name; the longest match is cut first.
-_TITLES = """خادم الحرمين الشريفين|صاحب السمو الملكي|السمو الملكي|صاحب السمو|ولي ولي العهد|ولي العهد
-    |نائب خادم الحرمين الشريفين|رئيس مجلس الوزراء|رئيس الوزراء|رئيس الحكومه|نائب الرئيس|وزير الدوله
-    |الملك|الملكه|الامير|الاميره|الرئيس|الشيخ|الشيخه|السلطان|الامام|السيد|السيده|سمو|جلاله|فخامه|معالي
-    |سعاده|دوله|الدكتور|الدكتوره|د|المهندس|الاستاذ|الاستاذه|الوزير|وزير|وزيره|نائب|رئيس|مدير|وكيل
-    |امين|محافظ|المحافظ|امير|اللواء|العميد|العقيد|المقدم|الرائد|النقيب|الفريق|الفريق اول|المشير
-    |الجنرال|القاضي|المستشار|النائب|السفير|المفتي|البابا|الحاج|المواطن|الفنان|الفنانه|اللاعب
-    |المدرب|الكابتن|الزميل|الراحل|الفقيد|المرحوم|الشهيد|الداعيه|الروءي|العلامه|الصحفي|الكاتب"""
+_TITLES = """خادم الحرمين الشريفين|صاحب السمو الملكي|السمو الملكي|صاحب السمو|ولي ولي العهد
+    |ولي العهد|نائب خادم الحرمين الشريفين|رئيس مجلس الوزراء|رئيس الوزراء|رئيس الحكومة|نائب الرئيس
+    |وزير الدولة|الملك|الملكة|الأمير|الأميرة|الرئيس|الشيخ|الشيخة|السلطان|الإمام|السيد|السيدة|سمو
+    |جلالة|فخامة|معالي|سعادة|دولة|الدكتور|الدكتورة|د|المهندس|الأستاذ|الأستاذة|الوزير|وزير|وزيرة
+    |نائب|رئيس|مدير|وكيل|أمين|محافظ|المحافظ|أمير|اللواء|العميد|العقيد|المقدم|الرائد|النقيب|الفريق
+    |الفريق أول|المشير|الجنرال|القاضي|المستشار|النائب|السفير|المفتي|البابا|الحاج|المواطن|الفنان
+    |الفنانة|اللاعب|المدرب|الكابتن|الزميل|الراحل|الفقيد|المرحوم|الشهيد|الداعية|الروائي|العلامة
+    |الصحفي|الكاتب"""
 TITLES = sorted((tuple(search_form(t).split()) for t in _TITLES.replace("\n", "").split("|")),
                 key=len, reverse=True)
 TITLE_WORDS = frozenset(w for t in TITLES for w in t)
@@ -70,7 +78,7 @@ CURRENCIES = frozenset(search_form(w) for w in """دولار ريال يورو �
 # Outlets that name themselves in guillemets («قال لـ«الشرق الأوسط»»): from normalize's list.
 _QUOTED = re.compile(r"«([^«»]{2,40})»")
 
-RULES = ("empty", "god", "title", "place as person", "institution", "own outlet", "common word",
+RULES = ("god", "title", "place as person", "institution", "own outlet", "common word",
          "bare first name")
 
 
@@ -204,6 +212,8 @@ def canonical(found: list[tuple[EntityKind, str]], texts: list[str],
                                             "locations": [], "misc": []}
     for kind, name in found:
         key = name_key(name.split())
+        if not key:
+            continue  # only marks or punctuation
         rule = junk_rule(kind, key, quoted)
         if rule is not None:
             tally[rule] += 1
@@ -221,16 +231,15 @@ def canonical(found: list[tuple[EntityKind, str]], texts: list[str],
         by_kind[kind].append(name)
     return Entities(
         persons=_mentions("persons", _persons(by_kind["persons"], table, tally)),
-        organizations=_mentions("organizations", _by_key(by_kind["organizations"])),
+        organizations=_mentions("organizations", _name(_by_key(by_kind["organizations"]),
+                                                       table["names"]["organizations"])),
         locations=_mentions("locations", _locations(by_kind["locations"])),
-        misc=_mentions("misc", _by_key(by_kind["misc"])))
+        misc=_mentions("misc", _name(_by_key(by_kind["misc"]), table["names"]["misc"])))
 
 
 def junk_rule(kind: EntityKind, key: tuple[str, ...], quoted: set[tuple[str, ...]]
               ) -> str | None:
     """The rule that drops a mention whatever else the article says, if one does."""
-    if not key:
-        return "empty"
     if key[0] in GOD:
         return "god"
     if kind != "locations" and all(w in TITLE_WORDS for w in key):
@@ -318,8 +327,7 @@ def _persons(names: list[str], table: dict[str, Any], tally: Counter[str]
             tally["common word"] += g.count
             continue
         full.setdefault(target, Group(target)).add(g)
-    for key, g in full.items():
-        g.name = table["names"].get(" ".join(key))
+    _name(full, table["names"]["persons"])
     for name in (n for n in names if n.isascii()):
         _add_latin(full, name)
     return full
@@ -343,6 +351,14 @@ def _add_latin(groups: dict[tuple[str, ...], Group], name: str) -> None:
     g.count += 1
 
 
+def _name(groups: dict[tuple[str, ...], Group], names: dict[str, str]
+          ) -> dict[tuple[str, ...], Group]:
+    """The groups with the names the alias table gives their keys."""
+    for key, g in groups.items():
+        g.name = names.get(" ".join(key))
+    return groups
+
+
 def _root(key: tuple[str, ...], into: dict[tuple[str, ...], tuple[str, ...]]
           ) -> tuple[str, ...]:
     while key in into:
@@ -361,20 +377,25 @@ def _by_key(names: list[str]) -> dict[tuple[str, ...], Group]:
     return groups
 
 
-def place_entry(name: str) -> Entry | None:
-    """The gazetteer entry a location name stands for without other context (geocode weighs
-    the article's other places too)."""
-    entries = lookup(name)
-    if not entries:
-        return None
-    return max(entries, key=lambda e: (e.country in ARAB_LEAGUE, KIND_RANK[e.kind],
-                                       e.population))
+def place_entry(name: str, support: Counter[str] | None = None) -> Entry | None:
+    """The gazetteer entry a location name stands for, weighing the countries the article's
+    other places point at (`support`) first, as places.geocode does."""
+    weight = support or Counter()
+    return max(lookup(name), default=None, key=lambda e: (
+        weight[e.country], e.country in ARAB_LEAGUE, KIND_RANK[e.kind], e.population))
 
 
 def _locations(names: list[str]) -> dict[tuple[str, ...], Group]:
+    by_name = _by_key(names)
+    pointed = {key: _country_pointed(found) if (found := lookup(_display(g))) else None
+               for key, g in by_name.items()}
     groups: dict[tuple[str, ...], Group] = {}
-    for key, g in _by_key(names).items():
-        entry = place_entry(_display(g))
+    for key, g in by_name.items():
+        support: Counter[str] = Counter()
+        for other, country in pointed.items():
+            if other != key and country:
+                support[country] += by_name[other].count
+        entry = place_entry(_display(g), support)
         place = ("geo", entry.kind, entry.id) if entry else key
         merged = groups.setdefault(place, Group(place))
         merged.add(g)

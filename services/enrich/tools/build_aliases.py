@@ -10,10 +10,14 @@ the whole crawl takes hours on one shared core. Only derived names and words are
 text:
 
 - `persons`: a short form of a person's name (its key: «بوتين», «سلمان», «منصور هادي») → the
-  key of the fuller form it joins in an article (canonical.article_persons), when it joined
-  one in at least MIN_ARTICLES articles and the same one in at least DOMINANT of them.
-- `names`: a person's key → the name shown for it: the fullest title-free form written in at
-  least two articles (the most written among equals), for keys found in MIN_ARTICLES articles.
+  key of the fuller form it stands for: the fuller forms it joins in an article
+  (canonical.article_persons) and, for a single word, the fuller names it begins or ends
+  (weighed by their articles), when they count at least MIN_ARTICLES and one has DOMINANT
+  of them.
+- `names`: by kind, a key → the name shown for it, for keys found in MIN_ARTICLES articles: a
+  person's fullest title-free form written in at least two articles (the most written among
+  equals); an organisation's or misc name's most written spelling (الأمم المتحدة, not الامم
+  المتحدة).
 - `first_names`: single words that join MIN_FULLER different fuller names and none of them in
   DOMINANT of the articles («محمد», «عبدالعزيز»): alone, they name no one in particular.
 - `common`: words the recogniser puts inside a name in fewer than COMMON_RATE of the places
@@ -79,19 +83,26 @@ def written(texts: list[str]) -> Counter[str]:
 def build(news: Path, days: int | None) -> dict[str, Any]:
     joined: dict[str, Counter[str]] = defaultdict(Counter)  # short key -> fuller keys
     shown: dict[str, Counter[str]] = defaultdict(Counter)  # key -> title-free forms
+    spelled: dict[str, dict[str, Counter[str]]] = {  # kind -> key -> spellings
+        kind: defaultdict(Counter) for kind in ("organizations", "misc")}
     tagged: Counter[str] = Counter()  # word -> times written inside a name
-    words: Counter[str] = Counter()
+    written_words: Counter[str] = Counter()
     for n, row in enumerate(rows(news, days), 1):
         lines = [row.get("title") or "", *(row.get("content") or "").split("\n")]
         arabic = [t for t in lines if _ARABIC.search(t)]
         english = [t for t in lines if t.strip() and not _ARABIC.search(t)]
-        words.update(written(arabic))
+        written_words.update(written(arabic))
         persons = []
-        for kind, name in raw_mentions(arabic, english):
+        found = raw_mentions(arabic, english)
+        tagged.update(w for _, name in found for w in _WORD.findall(search_form(name)))
+        for kind, name in set(found):
             key = name_key(name.split())
-            tagged.update(w for w in _WORD.findall(search_form(name)))
-            if kind == "persons" and not name.isascii() and junk_rule(kind, key, set()) is None:
+            if name.isascii() or junk_rule(kind, key, set()) is not None:
+                continue
+            if kind == "persons":
                 persons.append(name)
+            elif kind in spelled:
+                spelled[kind][" ".join(key)][name] += 1
         groups, _ = article_persons(persons)
         for root, g in groups.items():
             for form in set(g.display):
@@ -100,6 +111,15 @@ def build(news: Path, days: int | None) -> dict[str, Any]:
                 joined[" ".join(key)][" ".join(root)] += 1
         if n % 2000 == 0:
             print(f"{n} articles", flush=True)
+    # A single word stands for the fuller names it begins or ends (not after بن), weighed by
+    # the articles naming them: the recogniser seldom tags «سلمان» of «الملك سلمان» alone.
+    articles = {key: sum(forms.values()) for key, forms in shown.items()}
+    for full, n in articles.items():
+        words = full.split()
+        if len(words) > 1:
+            joined[words[0]][full] += n
+            if words[-2] != "بن":
+                joined[words[-1]][full] += n
     persons_map: dict[str, str] = {}
     first_names = []
     for short, fuller in joined.items():
@@ -114,18 +134,22 @@ def build(news: Path, days: int | None) -> dict[str, Any]:
             seen.add(full)
             full = persons_map[full]
         persons_map[short] = full
-    names = {}
+    names: dict[str, dict[str, str]] = {"persons": {}}
     for key, forms in shown.items():
         if sum(forms.values()) >= MIN_ARTICLES:
             often = {f: c for f, c in forms.items() if c >= 2} or dict(forms)
-            names[key] = max(often.items(), key=lambda kv: (fullness(kv[0]), kv[1], kv[0]))[0]
-    common = [w for w, c in words.items()
+            names["persons"][key] = max(often.items(),
+                                        key=lambda kv: (fullness(kv[0]), kv[1], kv[0]))[0]
+    for kind, keys in spelled.items():
+        names[kind] = {key: max(forms.items(), key=lambda kv: (kv[1], kv[0]))[0]
+                       for key, forms in keys.items() if sum(forms.values()) >= MIN_ARTICLES}
+    common = [w for w, c in written_words.items()
               if c >= MIN_WRITTEN and tagged[w] < COMMON_RATE * c and tagged[w] > 0
-              and w not in persons_map and w not in names]
+              and w not in persons_map and w not in names["persons"]]
     outlets = {" ".join(name_key(s.split())) for table in (OUTLETS, BYLINE_OUTLETS)
                for spellings in table.values() for s in spellings}
     return {"persons": dict(sorted(persons_map.items())),
-            "names": dict(sorted(names.items())),
+            "names": {kind: dict(sorted(keys.items())) for kind, keys in names.items()},
             "first_names": sorted(first_names), "common": sorted(common),
             "outlets": sorted(outlets)}
 
