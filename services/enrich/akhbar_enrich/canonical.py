@@ -77,6 +77,7 @@ CURRENCIES = frozenset(search_form(w) for w in """دولار ريال يورو �
     يوان روبل ليرة روبية استرليني""".split())
 # Outlets that name themselves in guillemets («قال لـ«الشرق الأوسط»»): from normalize's list.
 _QUOTED = re.compile(r"«([^«»]{2,40})»")
+_NOT_ARABIC = re.compile("[^\u0621-\u064a ]")
 
 RULES = ("god", "title", "place as person", "institution", "own outlet", "common word",
          "bare first name")
@@ -406,15 +407,21 @@ def _locations(names: list[str]) -> dict[tuple[str, ...], Group]:
 
 @cache
 def labels() -> dict[tuple[str, str], str]:
-    """(kind, id) of a gazetteer place -> its shortest label that names it without context
-    (السعودية, not المملكة العربية السعودية): one name per place in every article."""
-    out: dict[tuple[str, str], str] = {}
+    """(kind, id) of a gazetteer place -> one name for it in every article: its shortest label
+    in Arabic letters (not a Persian spelling: موسكو, not مسکو) that names it without context
+    (السعودية, not المملكة العربية السعودية)."""
+    ranked: dict[tuple[str, str], list[tuple[bool, int, str]]] = {}
     for entries in gazetteer().values():
         for e in entries:
-            best = out.get((e.kind, e.id))
-            if (best is None or (len(e.label), e.label) < (len(best), best)) and (
-                    (found := place_entry(e.label)) and (found.kind, found.id) == (e.kind, e.id)):
-                out[(e.kind, e.id)] = e.label
+            ranked.setdefault((e.kind, e.id), []).append(
+                (bool(_NOT_ARABIC.search(e.label)), len(e.label), e.label))
+    out = {}
+    for place, candidates in ranked.items():
+        for *_, label in sorted(set(candidates)):
+            found = place_entry(label)
+            if found and (found.kind, found.id) == place:
+                out[place] = label
+                break
     return out
 
 
