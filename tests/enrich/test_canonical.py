@@ -106,7 +106,7 @@ def test_junk_rules_on_single_mentions() -> None:
     assert [m.name for m in found.locations] == ["عسير"]
     assert [m.name for m in found.organizations] == ["دوري عبداللطيف جميل"]
     assert junk == Counter({"god": 1, "title": 1, "place as person": 1, "common word": 1,
-                            "bare first name": 1, "own outlet": 1, "institution": 1})
+                            "bare name": 1, "own outlet": 1, "institution": 1})
 
 
 def _ids_by_alias(found: list[Entities], kind: str) -> dict[str, set[str]]:

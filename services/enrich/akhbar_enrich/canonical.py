@@ -24,7 +24,7 @@ and job words alone (وزير، وكيل), a region or city tagged as a person (
 person's name only ever written after an institution word (دوري عبداللطيف جميل: an
 organisation), the outlet's own name where it quotes itself («الشرق الأوسط» in «قال
 لـ«الشرق الأوسط»»), common words the recogniser rarely tags (from the alias table), and bare
-first names that stand for no one person.
+names (a first name, a shared surname) that stand for no one person.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -50,6 +50,9 @@ from akhbar_enrich.places import (
     gazetteer,
     lookup,
 )
+
+# The gazetteer's places of a name, cached: an article looks each of its names up several times.
+_places = lru_cache(maxsize=65536)(lookup)
 
 ALIASES = "entity-aliases.json.gz"
 ID_DIGITS = 16
@@ -67,6 +70,9 @@ _TITLES = """خادم الحرمين الشريفين|صاحب السمو الم
 TITLES = sorted((tuple(search_form(t).split()) for t in _TITLES.replace("\n", "").split("|")),
                 key=len, reverse=True)
 TITLE_WORDS = frozenset(w for t in TITLES for w in t)
+TITLES_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _title in TITLES:
+    TITLES_BY_FIRST.setdefault(_title[0], []).append(_title)
 # Words that name an institution after them: a person's name there names the institution.
 INSTITUTIONS = {search_form(w): w for w in """دوري كأس جائزة شركة شركات مجموعة مؤسسة بنك
     مصرف مستشفى مستشفيات جامعة كلية مدرسة مركز صندوق برنامج مشروع""".split()}
@@ -80,7 +86,7 @@ _QUOTED = re.compile(r"«([^«»]{2,40})»")
 _NOT_ARABIC = re.compile("[^\u0621-\u064a ]")
 
 RULES = ("god", "title", "place as person", "institution", "own outlet", "common word",
-         "bare first name")
+         "bare name")
 
 
 @dataclass
@@ -118,10 +124,11 @@ def entity_id(kind: EntityKind, key: Iterable[str]) -> str:
 def strip_titles(words: list[str]) -> list[str]:
     """A person's name without the titles before it, nor the words that complete a title
     («الرئيس الروسي فلاديمير بوتين» → «فلاديمير بوتين»); the last word always stays."""
-    folded = [search_form(w) for w in words]
+    folded = [_fold(w) for w in words]
     cut = 0
     while cut < len(words) - 1:
-        title = next((t for t in TITLES if tuple(folded[cut:cut + len(t)]) == t
+        title = next((t for t in TITLES_BY_FIRST.get(folded[cut], ())
+                      if tuple(folded[cut:cut + len(t)]) == t
                       and cut + len(t) < len(words)), None)
         if title is None:
             break
@@ -131,12 +138,18 @@ def strip_titles(words: list[str]) -> list[str]:
     return words[cut:]
 
 
+@lru_cache(maxsize=65536)
+def _fold(word: str) -> str:
+    """A word's search form, letters and digits only."""
+    return "".join(c for c in search_form(word) if c.isalnum())
+
+
 def name_key(words: Iterable[str], *, whole: bool = False) -> tuple[str, ...]:
     """The key of a name: folded, ابن → بن, عبد/أبو joined to the next word, and after a
     nasab no آل family name and no grandfathers («محمد بن نايف بن عبدالعزيز آل سعود» →
     «محمد بن نايف»; «عبدالله بن محمد بن أحمد العنقري» → «عبدالله بن محمد العنقري»); with
     `whole`, all its parts."""
-    folded = ["".join(c for c in search_form(w) if c.isalnum()) for w in words]
+    folded = [_fold(w) for w in words]
     out: list[str] = []
     for w in filter(None, folded):
         if out and out[-1] in ("عبد", "ابو"):
@@ -156,7 +169,7 @@ def name_key(words: Iterable[str], *, whole: bool = False) -> tuple[str, ...]:
     return tuple(out[:first + 2] + rest)
 
 
-def _part_of(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
+def part_of(short: tuple[str, ...], full: tuple[str, ...]) -> bool:
     """`short` begins `full`, or ends it where no بن stands before (سلمان ends محمد بن سلمان
     as his father's name, not as his own)."""
     n = len(short)
@@ -204,7 +217,6 @@ def canonical(found: list[tuple[EntityKind, str]], texts: list[str],
     rule."""
     tally: Counter[str] = Counter() if junk is None else junk
     text = "\n".join(texts)
-    folded_text = search_form(text)
     table = alias_table()
     outlets = {tuple(o.split()) for o in table["outlets"]}
     quoted = {name_key(q.split()) for q in _QUOTED.findall(text)} & outlets
@@ -220,10 +232,10 @@ def canonical(found: list[tuple[EntityKind, str]], texts: list[str],
             tally[rule] += 1
             continue
         if kind == "persons" and not name.isascii():
-            if "بن" not in key and lookup(" ".join(strip_titles(name.split()))):
+            if "بن" not in key and _places(" ".join(strip_titles(name.split()))):
                 tally["place as person"] += 1
                 kind = "locations"
-            elif (institution := _institution(name, folded_text)) is not None:
+            elif (institution := _institution(name, text)) is not None:
                 tally["institution"] += 1
                 kind, name = "organizations", f"{institution} {name}"
         if kind == "misc" and (len(key) == 1 and key[0] in common or _currency(key)):
@@ -256,14 +268,19 @@ def _currency(key: tuple[str, ...]) -> bool:
     return any(word in (c, c + "ا", c + "ان", c + "ات") for c in CURRENCIES)
 
 
-def _institution(name: str, folded_text: str) -> str | None:
-    """The institution word before every occurrence of `name`, if one always stands there."""
-    pattern = re.escape(search_form(name)) + r"(?!\w)"
-    every = re.findall(r"(?<!\w)" + pattern, folded_text)
-    before = re.findall(r"(?<!\S)(\S+)\s+" + pattern, folded_text)
-    words = {_without_clitic(w) for w in before}
-    if every and len(before) == len(every) and len(words) == 1 and words <= INSTITUTIONS.keys():
-        return INSTITUTIONS[words.pop()]
+def _institution(name: str, text: str) -> str | None:
+    """The institution word before every occurrence of `name` (as written) in the article's
+    text, if one always stands there."""
+    before = set()
+    i = text.find(name)
+    while i >= 0:
+        end = i + len(name)
+        if (not i or not text[i - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            word = text[max(0, i - 40):i].split()
+            before.add(_without_clitic(_fold(word[-1])) if word and text[i - 1].isspace() else "")
+        i = text.find(name, end)
+    if len(before) == 1 and before <= INSTITUTIONS.keys():
+        return INSTITUTIONS[before.pop()]
     return None
 
 
@@ -286,7 +303,7 @@ def _display(g: Group) -> str:
 
 def article_persons(names: list[str]) -> tuple[dict[tuple[str, ...], Group], int]:
     """The persons of an article's Arabic person mentions, each shorter form in the one fuller
-    form it begins or ends, and the mentions of bare first names that fit several."""
+    form it begins or ends, and the mentions of bare names that fit several."""
     groups: dict[tuple[str, ...], Group] = {}
     for name in names:
         shown = " ".join(strip_titles(name.split()))
@@ -297,7 +314,7 @@ def article_persons(names: list[str]) -> tuple[dict[tuple[str, ...], Group], int
         g.count += 1
     into: dict[tuple[str, ...], tuple[str, ...]] = {}
     for key in sorted(groups, key=len, reverse=True):
-        fuller = {_root(k, into) for k in groups if _part_of(key, k)}
+        fuller = {_root(k, into) for k in groups if part_of(key, k)}
         if len(fuller) == 1:
             into[key] = fuller.pop()
         elif len(fuller) > 1 and len(key) == 1:
@@ -316,13 +333,13 @@ def article_persons(names: list[str]) -> tuple[dict[tuple[str, ...], Group], int
 def _persons(names: list[str], table: dict[str, Any], tally: Counter[str]
              ) -> dict[tuple[str, ...], Group]:
     kept, dropped = article_persons([n for n in names if not n.isascii()])
-    tally["bare first name"] += dropped
+    tally["bare name"] += dropped
     # Across articles: a short form to the full form it stands for.
     full: dict[tuple[str, ...], Group] = {}
     for key, g in kept.items():
         target = tuple(table["persons"].get(" ".join(key), " ".join(key)).split())
         if len(target) == 1 and target[0] in table["first_names"]:
-            tally["bare first name"] += g.count
+            tally["bare name"] += g.count
             continue
         if len(target) == 1 and target[0] in table["common"]:
             tally["common word"] += g.count
@@ -382,13 +399,13 @@ def place_entry(name: str, support: Counter[str] | None = None) -> Entry | None:
     """The gazetteer entry a location name stands for, weighing the countries the article's
     other places point at (`support`) first, as places.geocode does."""
     weight = support or Counter()
-    return max(lookup(name), default=None, key=lambda e: (
+    return max(_places(name), default=None, key=lambda e: (
         weight[e.country], e.country in ARAB_LEAGUE, KIND_RANK[e.kind], e.population))
 
 
 def _locations(names: list[str]) -> dict[tuple[str, ...], Group]:
     by_name = _by_key(names)
-    pointed = {key: _country_pointed(found) if (found := lookup(_display(g))) else None
+    pointed = {key: _country_pointed(found) if (found := _places(_display(g))) else None
                for key, g in by_name.items()}
     groups: dict[tuple[str, ...], Group] = {}
     for key, g in by_name.items():

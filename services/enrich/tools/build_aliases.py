@@ -11,15 +11,15 @@ text:
 
 - `persons`: a short form of a person's name (its key: «بوتين», «سلمان», «منصور هادي») → the
   key of the fuller form it stands for: the fuller forms it joins in an article
-  (canonical.article_persons) and, for a single word, the fuller names it begins or ends
-  (weighed by their articles), when they count at least MIN_ARTICLES and one has DOMINANT
-  of them.
+  (canonical.article_persons) and the fuller names it begins or ends (weighed by their
+  articles), when they count at least MIN_ARTICLES and one has DOMINANT of them.
 - `names`: by kind, a key → the name shown for it, for keys found in MIN_ARTICLES articles: a
   person's fullest title-free form written in at least two articles (the most written among
   equals); an organisation's or misc name's most written spelling (الأمم المتحدة, not الامم
   المتحدة).
 - `first_names`: single words that join MIN_FULLER different fuller names and none of them in
-  DOMINANT of the articles («محمد», «عبدالعزيز»): alone, they name no one in particular.
+  DOMINANT of the articles: first names («محمد», «عبدالعزيز») and surnames many people share
+  («المالكي»); alone, they name no one in particular.
 - `common`: words the recogniser puts inside a name in fewer than COMMON_RATE of the places
   they are written (at least MIN_WRITTEN times) but tags now and then: common nouns and
   adjectives («وكيل», «دولار»), never counted as a person or a misc name on their own.
@@ -41,7 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from akhbar.orthography import search_form
-from akhbar_enrich.canonical import ALIASES, article_persons, fullness, junk_rule, name_key
+from akhbar_enrich.canonical import (
+    ALIASES,
+    article_persons,
+    fullness,
+    junk_rule,
+    name_key,
+    part_of,
+)
 from akhbar_enrich.entities import raw_mentions
 from akhbar_normalize.datelines import BYLINE_OUTLETS, OUTLETS
 
@@ -111,15 +118,15 @@ def build(news: Path, days: int | None) -> dict[str, Any]:
                 joined[" ".join(key)][" ".join(root)] += 1
         if n % 2000 == 0:
             print(f"{n} articles", flush=True)
-    # A single word stands for the fuller names it begins or ends (not after بن), weighed by
-    # the articles naming them: the recogniser seldom tags «سلمان» of «الملك سلمان» alone.
-    articles = {key: sum(forms.values()) for key, forms in shown.items()}
-    for full, n in articles.items():
-        words = full.split()
-        if len(words) > 1:
-            joined[words[0]][full] += n
-            if words[-2] != "بن":
-                joined[words[-1]][full] += n
+    # A short form stands for the fuller names it begins or ends (not after بن), weighed by
+    # the articles naming them: the recogniser seldom tags «سلمان» of «الملك سلمان» alone, and
+    # «عبدالله صالح» and «علي عبدالله صالح» rarely meet in one article.
+    for full, forms in shown.items():
+        words = tuple(full.split())
+        for i in range(1, len(words)):
+            for part in (words[:i], words[-i:]):
+                if part_of(part, words):
+                    joined[" ".join(part)][full] += sum(forms.values())
     persons_map: dict[str, str] = {}
     first_names = []
     for short, fuller in joined.items():
@@ -145,7 +152,7 @@ def build(news: Path, days: int | None) -> dict[str, Any]:
                        for key, forms in keys.items() if sum(forms.values()) >= MIN_ARTICLES}
     common = [w for w, c in written_words.items()
               if c >= MIN_WRITTEN and tagged[w] < COMMON_RATE * c and tagged[w] > 0
-              and w not in persons_map and w not in names["persons"]]
+              and w not in persons_map]
     outlets = {" ".join(name_key(s.split())) for table in (OUTLETS, BYLINE_OUTLETS)
                for spellings in table.values() for s in spellings}
     return {"persons": dict(sorted(persons_map.items())),
