@@ -5,18 +5,20 @@
 The recogniser (akhbar_enrich.entities) tags every article of the SaudiNewsNet files in DIR
 (default ../shared/data/news: the developers' day, then the N latest crawl days of more/*.zip,
 all 16 by default; title and content lines, a line without Arabic letters read as English).
-The shipped table was built with --days 2 (the developers' day, 2015-08-08 and 2015-08-09):
-the whole crawl takes hours on one shared core. Only derived names and words are written, no
-text:
+The shipped table is `make build-aliases` (--days 1: the developers' day and 2015-08-09, 3,300
+articles, about 8 minutes; the whole crawl takes hours on one shared core). Rebuild it when
+the recogniser is retrained: the table holds what the model tags. Only derived names and
+words are written, no text:
 
 - `persons`: a short form of a person's name (its key: «بوتين», «سلمان», «منصور هادي») → the
   key of the fuller form it stands for: the fuller forms it joins in an article
   (canonical.article_persons) and the fuller names it begins or ends (weighed by their
   articles), when they count at least MIN_ARTICLES and one has DOMINANT of them.
 - `names`: by kind, a key → the name shown for it, for keys found in MIN_ARTICLES articles: a
-  person's fullest title-free form written in at least two articles (the most written among
-  equals); an organisation's or misc name's most written spelling (الأمم المتحدة, not الامم
-  المتحدة).
+  person's fullest title-free form among those written in at least two articles and
+  COMMON_FORM of the key's (the most written among equals; a rarer longer form is mostly a
+  span the recogniser ran on: «محمد بن سلمان بن عبدالعزيز الخيرية»); an organisation's or
+  misc name's most written spelling (الأمم المتحدة, not الامم المتحدة).
 - `first_names`: single words that join MIN_FULLER different fuller names and none of them in
   DOMINANT of the articles: first names («محمد», «عبدالعزيز») and surnames many people share
   («المالكي»); alone, they name no one in particular.
@@ -58,6 +60,7 @@ OUT = REPO / "services" / "enrich" / "akhbar_enrich" / "data" / ALIASES
 MIN_ARTICLES = 3
 DOMINANT = 0.7
 MIN_FULLER = 3
+COMMON_FORM = 0.2
 COMMON_RATE = 0.1
 MIN_WRITTEN = 30
 _ARABIC = re.compile("[\u0621-\u064a]")
@@ -144,8 +147,9 @@ def build(news: Path, days: int | None) -> dict[str, Any]:
     names: dict[str, dict[str, str]] = {"persons": {}}
     for key, forms in shown.items():
         if sum(forms.values()) >= MIN_ARTICLES:
-            often = {f: c for f, c in forms.items() if c >= 2} or dict(forms)
-            names["persons"][key] = max(often.items(),
+            total = sum(forms.values())  # a form in few articles is often a tagging slip
+            often = {f: c for f, c in forms.items() if c >= max(2, COMMON_FORM * total)}
+            names["persons"][key] = max((often or forms).items(),
                                         key=lambda kv: (fullness(kv[0]), kv[1], kv[0]))[0]
     for kind, keys in spelled.items():
         names[kind] = {key: max(forms.items(), key=lambda kv: (kv[1], kv[0]))[0]
