@@ -16,8 +16,11 @@ short form to the full form it stands for in most articles («بوتين», «س
 form to its display name, so every article gives the same id and the same `name`.
 
 The id is the first 16 hex digits of BLAKE2b over "kind:key": deterministic, the same on every
-worker and in every run. A location's key is its gazetteer entry (places.lookup), so السعودية
-and المملكة العربية السعودية share one when the gazetteer knows both.
+worker and in every run. A location's key is its gazetteer entry (places.lookup, read as
+places.geocode reads it: the countries of the article's other places first), so السعودية and
+المملكة العربية السعودية are one location when the gazetteer knows both; its name stays the
+article's most written spelling, which places.geocode reads (the place's own name is
+Place.label).
 
 Junk rules (RULES, counted per dropped mention when a tally is given): the word الله, titles
 and job words alone (وزير، وكيل), a region or city tagged as a person (moved to locations), a
@@ -47,7 +50,6 @@ from akhbar_enrich.places import (
     KIND_RANK,
     Entry,
     _country_pointed,
-    gazetteer,
     lookup,
 )
 
@@ -83,7 +85,6 @@ CURRENCIES = frozenset(search_form(w) for w in """دولار ريال يورو �
     يوان روبل ليرة روبية استرليني""".split())
 # Outlets that name themselves in guillemets («قال لـ«الشرق الأوسط»»): from normalize's list.
 _QUOTED = re.compile(r"«([^«»]{2,40})»")
-_NOT_ARABIC = re.compile("[^\u0621-\u064a ]")
 
 RULES = ("god", "title", "place as person", "institution", "own outlet", "common word",
          "bare name")
@@ -415,31 +416,8 @@ def _locations(names: list[str]) -> dict[tuple[str, ...], Group]:
                 support[country] += by_name[other].count
         entry = place_entry(_display(g), support)
         place = ("geo", entry.kind, entry.id) if entry else key
-        merged = groups.setdefault(place, Group(place))
-        merged.add(g)
-        if entry:
-            merged.name = labels().get((entry.kind, entry.id))
+        groups.setdefault(place, Group(place)).add(g)
     return groups
-
-
-@cache
-def labels() -> dict[tuple[str, str], str]:
-    """(kind, id) of a gazetteer place -> one name for it in every article: its shortest label
-    in Arabic letters (not a Persian spelling: موسكو, not مسکو) that names it without context
-    (السعودية, not المملكة العربية السعودية)."""
-    ranked: dict[tuple[str, str], list[tuple[bool, int, str]]] = {}
-    for entries in gazetteer().values():
-        for e in entries:
-            ranked.setdefault((e.kind, e.id), []).append(
-                (bool(_NOT_ARABIC.search(e.label)), len(e.label), e.label))
-    out = {}
-    for place, candidates in ranked.items():
-        for *_, label in sorted(set(candidates)):
-            found = place_entry(label)
-            if found and (found.kind, found.id) == place:
-                out[place] = label
-                break
-    return out
 
 
 def _mentions(kind: EntityKind, groups: dict[tuple[str, ...], Group]) -> list[Mention]:

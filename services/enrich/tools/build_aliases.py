@@ -5,7 +5,7 @@
 The recogniser (akhbar_enrich.entities) tags every article of the SaudiNewsNet files in DIR
 (default ../shared/data/news: the developers' day, then the N latest crawl days of more/*.zip,
 all 16 by default; title and content lines, a line without Arabic letters read as English).
-The shipped table is `make build-aliases` (--days 1: the developers' day and 2015-08-09, 3,300
+The shipped table is `make build-aliases` (--days 1: the developers' day and 2015-08-09, 2,976
 articles, about 8 minutes; the whole crawl takes hours on one shared core). Rebuild it when
 the recogniser is retrained: the table holds what the model tags. Only derived names and
 words are written, no text:
@@ -13,7 +13,10 @@ words are written, no text:
 - `persons`: a short form of a person's name (its key: «بوتين», «سلمان», «منصور هادي») → the
   key of the fuller form it stands for: the fuller forms it joins in an article
   (canonical.article_persons) and the fuller names it begins or ends (weighed by their
-  articles), when they count at least MIN_ARTICLES and one has DOMINANT of them.
+  articles), when they count at least MIN_ARTICLES and one has DOMINANT of them; a short
+  form of several words only to a fuller one written in at least RARER as many articles
+  («عبدالله صالح» → «علي عبدالله صالح», but «نوري المالكي» not to a slip of the recogniser's
+  written in a few, «شيعيان نوري المالكي»).
 - `names`: by kind, a key → the name shown for it, for keys found in MIN_ARTICLES articles: a
   person's fullest title-free form among those written in at least two articles and
   COMMON_FORM of the key's (the most written among equals; a rarer longer form is mostly a
@@ -61,6 +64,7 @@ MIN_ARTICLES = 3
 DOMINANT = 0.7
 MIN_FULLER = 3
 COMMON_FORM = 0.2
+RARER = 0.5
 COMMON_RATE = 0.1
 MIN_WRITTEN = 30
 _ARABIC = re.compile("[\u0621-\u064a]")
@@ -132,9 +136,11 @@ def build(news: Path, days: int | None) -> dict[str, Any]:
                     joined[" ".join(part)][full] += sum(forms.values())
     persons_map: dict[str, str] = {}
     first_names = []
+    df = {key: sum(forms.values()) for key, forms in shown.items()}
     for short, fuller in joined.items():
         (top, top_n), total = fuller.most_common(1)[0], sum(fuller.values())
-        if total >= MIN_ARTICLES and top_n >= DOMINANT * total:
+        if total >= MIN_ARTICLES and top_n >= DOMINANT * total and (
+                " " not in short or df.get(top, 0) >= RARER * df.get(short, 0)):
             persons_map[short] = top
         elif len(fuller) >= MIN_FULLER and " " not in short:
             first_names.append(short)
