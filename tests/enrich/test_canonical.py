@@ -3,8 +3,11 @@ rules, on the seeds and on the developers' day."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -13,15 +16,23 @@ import pytest
 from akhbar.contract import Article, Entities
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
-from akhbar_enrich.canonical import canonical, entity_id, name_key, skeleton, strip_titles
+from akhbar_enrich.canonical import (
+    alias_table,
+    canonical,
+    entity_id,
+    name_key,
+    skeleton,
+    strip_titles,
+)
 from akhbar_enrich.entities import entities
 from akhbar_enrich.stage import process
 from akhbar_enrich.store import MemoryStore
 from akhbar_ingest.formats import read_file
 from akhbar_normalize.stage import process as normalize
-from akhbar_testkit.data import SHARED, need
+from akhbar_testkit.data import REPO, SHARED, need
 
 DAY = SHARED / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
+BUILD = REPO / "services" / "enrich" / "tools" / "build_aliases.py"
 _ARABIC = re.compile("[\u0621-\u064a]")
 
 
@@ -177,3 +188,22 @@ def test_day_persons_hold_no_junk(day: list[Entities]) -> None:
     assert not [m for e in day for m in e.misc if search_form(m.name) == "الله"]
     regions = Counter(search_form(m.name) for e in day for m in e.locations)
     assert regions[search_form("عسير")] > 0  # the region is a place, not dropped
+
+
+def test_alias_tool_builds_a_table_of_derived_names(tmp_path: Path) -> None:
+    """The tool on a slice of the day (seconds, not the minutes of `make build-aliases`): a
+    table of the packaged table's shape, holding names and words, no text."""
+    news = tmp_path / "news"
+    news.mkdir()
+    lines = need(DAY).read_text(encoding="utf-8").splitlines()[:80]
+    (news / DAY.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "aliases.json.gz"
+    subprocess.run([sys.executable, str(BUILD), "--news", str(news), "--days", "0",
+                    "--out", str(out)], check=True, capture_output=True)
+    table = json.loads(gzip.decompress(out.read_bytes()))
+    assert table.keys() == alias_table().keys()
+    assert table["names"].keys() == alias_table()["names"].keys()
+    assert table["names"]["persons"] and table["common"]
+    assert "الشرق الاوسط" in table["outlets"]
+    longest = max(len(v) for kind in table["names"].values() for v in kind.values())
+    assert longest <= 200  # names, not sentences
