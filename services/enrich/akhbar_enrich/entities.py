@@ -176,13 +176,11 @@ def _strip_proclitics(tokens: list[str], known: Callable[[str], int]) -> list[st
     return tokens
 
 
-def entities(arabic: Iterable[str], english: Iterable[str],
-             junk: Counter[str] | None = None) -> Entities:
+def entities(arabic: Iterable[str], english: Iterable[str]) -> Entities:
     """Entities of an article's Arabic and English texts, one per person, organisation,
-    place or other name (akhbar_enrich.canonical), most mentioned first. `junk` counts the
-    mentions dropped, by rule."""
+    place or other name (akhbar_enrich.canonical), most mentioned first."""
     arabic, english = list(arabic), list(english)
-    return canonical(raw_mentions(arabic, english), [*arabic, *english], junk)
+    return canonical(raw_mentions(arabic, english), [*arabic, *english])
 
 
 def raw_mentions(arabic: list[str], english: list[str]) -> list[tuple[EntityKind, str]]:
