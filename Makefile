@@ -6,7 +6,7 @@ SERVICES := $(notdir $(wildcard services/*))
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) \
 	tests/support/pyproject.toml requirements-dev.txt constraints.txt
 
-.PHONY: install test lint bench soak faults bench-search bench-ner bench-dates train-ner learn-furniture constraints clean
+.PHONY: install test lint bench soak faults bench-search bench-ner bench-entities bench-dates train-ner build-aliases learn-furniture constraints clean
 
 install: $(VENV)/.installed
 
@@ -39,10 +39,17 @@ bench-search: install
 bench-ner: install
 	$(BIN)/python bench/ner.py
 
+bench-entities: install
+	$(BIN)/python bench/entities.py
+
 bench-dates: install
 	$(BIN)/python bench/dates.py
 
 # Retrain the entity model from ../shared/data (then commit akhbar_enrich/data/ner*).
+# The entity alias table from the developers' day and the latest crawl day (akhbar_enrich.canonical).
+build-aliases: install
+	$(BIN)/python services/enrich/tools/build_aliases.py --days 1
+
 train-ner: install
 	$(BIN)/python -m akhbar_enrich.ner_training
 

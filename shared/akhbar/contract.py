@@ -110,14 +110,20 @@ EntityKind = Literal["persons", "organizations", "locations", "misc"]
 
 
 class Mention(_Model):
-    """A named entity in its normalised form (orthography folded, clitics removed)."""
+    """A named entity of an article: its id (the same in every article, see
+    akhbar_enrich.canonical), its canonical name (the fullest form, without titles), the forms
+    the article writes it in and how many times it does."""
 
+    # Set by enrich for every entity; None only for a name built outside recognition (the
+    # dateline place places.geocode weighs).
+    id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$")
     name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list, max_length=20)
     count: int = Field(ge=1)
 
 
 class Entities(_Model):
-    """Named entities by kind, deduplicated, most mentioned first."""
+    """Named entities by kind, one entry per entity, most mentioned first."""
 
     persons: list[Mention] = Field(default_factory=list)
     organizations: list[Mention] = Field(default_factory=list)

@@ -253,8 +253,8 @@ def test_lens_layers_columns_and_accessors_resolve(lens: dict[str, Any]) -> None
 
 EXPECTED_LENS_FIELDS = {
     "akhbar-articles-over-time": {"ingested_at", "source.name"},
-    "akhbar-top-persons": {"entities.persons.name"},
-    "akhbar-top-organizations": {"entities.organizations.name"},
+    "akhbar-top-persons": {"entities.persons.name.keyword"},
+    "akhbar-top-organizations": {"entities.organizations.name.keyword"},
     "akhbar-top-places": {"places.label"},
     "akhbar-largest-stories": {"story_id", "source.name"},
     "akhbar-top-credits": {"credit.keyword"},
@@ -299,7 +299,8 @@ def test_dashboard_panels_resolve_and_tile_the_grid() -> None:
     assert dashboard["id"] == "akhbar-dashboard"
     assert dashboard["attributes"]["title"] == "Akhbar — Arabic news"
     panels = embedded(dashboard["attributes"], "panelsJSON")
-    names = {r["name"]: r for r in dashboard["references"]}
+    names = {r["name"]: r for r in dashboard["references"]
+             if not r["name"].startswith(CONTROL_PREFIX)}
     cells: set[tuple[int, int]] = set()
     for panel in panels:
         grid = panel["gridData"]
@@ -312,8 +313,36 @@ def test_dashboard_panels_resolve_and_tile_the_grid() -> None:
         assert not area & cells, f"{panel['panelIndex']} overlaps another panel"
         cells |= area
     assert not names, f"references no panel uses: {sorted(names)}"
-    shown = {ref["id"] for ref in dashboard["references"]}
+    shown = {ref["id"] for ref in dashboard["references"] if ref["type"] != "index-pattern"}
     assert shown == set(ids(of_type("lens") + of_type("map")))
+
+
+# Filter controls: options lists on the canonical names (keyword sub-fields) and place labels.
+CONTROL_PREFIX = "controlGroup_"
+EXPECTED_CONTROL_FIELDS = {"entities.persons.name.keyword", "entities.organizations.name.keyword",
+                           "places.label", "entities.misc.name.keyword"}
+
+
+def test_dashboard_filter_controls_are_on_canonical_names() -> None:
+    """Each control is an options list on a mapped keyword field, with the data view reference
+    Kibana resolves its dataViewId from (controlGroup_<id>:optionsListDataView)."""
+    [dashboard] = of_type("dashboard")
+    group = dashboard["attributes"]["controlGroupInput"]
+    controls = embedded(group, "panelsJSON")
+    assert isinstance(embedded(group, "ignoreParentSettingsJSON"), dict)
+    refs = {r["name"]: r for r in dashboard["references"]
+            if r["name"].startswith(CONTROL_PREFIX)}
+    fields = set()
+    for control_id, control in controls.items():
+        explicit = control["explicitInput"]
+        assert control["type"] == "optionsListControl" and explicit["id"] == control_id
+        assert MAPPING.get(explicit["fieldName"]) == "keyword", explicit["fieldName"]
+        ref = refs.pop(f"{CONTROL_PREFIX}{control_id}:optionsListDataView")
+        assert (ref["type"], ref["id"]) == ("index-pattern", DATA_VIEW)
+        fields.add(explicit["fieldName"])
+    assert not refs, f"control references no control uses: {sorted(refs)}"
+    assert fields == EXPECTED_CONTROL_FIELDS
+    assert sorted(c["order"] for c in controls.values()) == list(range(len(controls)))
 
 
 # --------------------------------------------------------------------------- time range

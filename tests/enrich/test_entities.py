@@ -83,7 +83,8 @@ def enriched(seeds: list[Path]) -> dict[str, Article]:
 
 def test_seed_entities_are_normalised_and_counted(enriched: dict[str, Article]) -> None:
     putin = enriched["004"].entities.persons[0]  # «بوتين يأمر بالتنسيق مع فرنسا…»
-    assert (putin.name, putin.count > 3) == ("بوتين", True)
+    assert (putin.name, putin.count > 3) == ("فلاديمير بوتين", True)
+    assert {"بوتين", "فلاديمير بوتين"} <= set(putin.aliases)
     for a in enriched.values():
         for kind in ("persons", "organizations", "locations", "misc"):
             mentions = getattr(a.entities, kind)
@@ -92,7 +93,7 @@ def test_seed_entities_are_normalised_and_counted(enriched: dict[str, Article]) 
             assert [m.count for m in mentions] == sorted((m.count for m in mentions),
                                                          reverse=True)
             # no conjunction or preposition left before the article
-            assert not [m.name for m in mentions if search_form(m.name)[:3] in
+            assert not [a for m in mentions for a in m.aliases if search_form(a)[:3] in
                         ("وال", "بال", "لال", "فال", "كال")]
     organizations = {m.name for a in enriched.values() for m in a.entities.organizations}
     assert {"الكرملين", "حزب الله"} <= organizations
@@ -100,7 +101,7 @@ def test_seed_entities_are_normalised_and_counted(enriched: dict[str, Article]) 
 
 def test_english_captions_give_names(enriched: dict[str, Article]) -> None:
     a = enriched["004"]
-    persons = {m.name for m in a.entities.persons}
+    persons = {alias for m in a.entities.persons for alias in m.aliases}
     assert {"Vladimir Putin", "Sergei Lavrov", "Sergei Shoigu", "Alexander Bortnikov"} <= persons
     assert "Federal Security Service" in {m.name for m in a.entities.organizations}
 

@@ -3,7 +3,8 @@
 Arabic sentences are tagged with the packaged model (data/ner.crfsuite, trained by
 `make train-ner`); English paragraphs and photo captions get persons and organisations from
 capitalised word runs. Mentions are normalised (marks and tatweel removed, proclitics cut:
-«بالرقة» → «الرقة», «لبوتين» → «بوتين») and counted once per spelling of the search form.
+«بالرقة» → «الرقة», «لبوتين» → «بوتين»), then made canonical (akhbar_enrich.canonical): one
+entry per entity with its id, canonical name and the article's spellings, junk left out.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from importlib.resources import as_file, files
 
 import pycrfsuite
 
-from akhbar.contract import Entities, EntityKind, Mention
+from akhbar.contract import Entities, EntityKind
 from akhbar.orthography import search_form
+from akhbar_enrich.canonical import canonical
 from akhbar_enrich.ner_features import Lexicon, read_lexicon, sentence_features, tokenize
 from akhbar_enrich.places import lookup as place_lookup
 
@@ -175,7 +177,14 @@ def _strip_proclitics(tokens: list[str], known: Callable[[str], int]) -> list[st
 
 
 def entities(arabic: Iterable[str], english: Iterable[str]) -> Entities:
-    """Entities of an article's Arabic and English texts, most mentioned first."""
+    """Entities of an article's Arabic and English texts, one per person, organisation,
+    place or other name (akhbar_enrich.canonical), most mentioned first."""
+    arabic, english = list(arabic), list(english)
+    return canonical(raw_mentions(arabic, english), [*arabic, *english])
+
+
+def raw_mentions(arabic: list[str], english: list[str]) -> list[tuple[EntityKind, str]]:
+    """(kind, name as written without proclitics) of every mention, in text order."""
     mentions = [(k, [_clean(t) for t in tokens]) for k, tokens in arabic_mentions(arabic)]
     # How often a word stands in a name, in training and in this article: decides bare clitics.
     names = _model()[1].names
@@ -184,8 +193,7 @@ def entities(arabic: Iterable[str], english: Iterable[str]) -> Entities:
     def known(word: str) -> int:
         return names.get(word, 0) + own[word]
 
-    names_of: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS.values()}
-    spelled: dict[str, Counter[str]] = {}
+    found: list[tuple[EntityKind, str]] = []
     for lang, (kind, tokens) in [*(("ar", m) for m in mentions),
                                  *(("en", m) for m in english_mentions(english))]:
         if not tokens:
@@ -193,11 +201,6 @@ def entities(arabic: Iterable[str], english: Iterable[str]) -> Entities:
         tokens = _strip_proclitics(tokens, known) if lang == "ar" else tokens
         name = " ".join(t for t in tokens if t).strip()[:MAX_NAME_CHARS]
         key = search_form(name)
-        if len(key) < 2 or not any(c.isalpha() for c in key):
-            continue
-        names_of[KINDS[kind]][key] += 1
-        spelled.setdefault(key, Counter())[name] += 1
-    return Entities(**{
-        kind: [Mention(name=spelled[key].most_common(1)[0][0], count=n)
-               for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        for kind, counts in names_of.items()})
+        if len(key) >= 2 and any(c.isalpha() for c in key):
+            found.append((KINDS[kind], name))
+    return found

@@ -53,15 +53,21 @@ def process(article: Article, store: SimilarityStore, home: str | None = None) -
     paragraphs = [p for p in a.body.split(PARAGRAPH_SEP) if p.strip()]
     doc_lang, a.paragraph_languages = languages(paragraphs)
     a.language = doc_lang if paragraphs else languages([a.title])[0]
-    texts = [(detect(a.title), a.title), *zip(a.paragraph_languages, paragraphs, strict=True),
-             *((detect(c), c) for c in a.captions)]
-    a.entities = entities([t for lang, t in texts if lang == "ar"],
-                          [t for lang, t in texts if lang == "en"])
+    a.entities = entities(*entity_texts(a))
     a.dateline, a.author = settle_byline(a.dateline, a.author)
     a.places = geocode(a.entities.locations, a.dateline.place if a.dateline else None,
                        home=home)
     a.story_id, a.duplicate_of = assign(a, store)
     return a
+
+
+def entity_texts(a: Article) -> tuple[list[str], list[str]]:
+    """The Arabic and the English texts of an article (title, paragraphs, captions), by the
+    languages detected (paragraph_languages set)."""
+    paragraphs = [p for p in a.body.split(PARAGRAPH_SEP) if p.strip()]
+    texts = [(detect(a.title), a.title), *zip(a.paragraph_languages, paragraphs, strict=True),
+             *((detect(c), c) for c in a.captions)]
+    return [t for lang, t in texts if lang == "ar"], [t for lang, t in texts if lang == "en"]
 
 
 def assign(a: Article, store: SimilarityStore) -> Decision:
