@@ -45,13 +45,7 @@ from typing import Any
 
 from akhbar.contract import Entities, EntityKind, Mention
 from akhbar.orthography import search_form
-from akhbar_enrich.places import (
-    ARAB_LEAGUE,
-    KIND_RANK,
-    Entry,
-    _country_pointed,
-    lookup,
-)
+from akhbar_enrich.places import lookup, resolve
 
 # The gazetteer's places of a name, cached: an article looks each of its names up several times.
 _places = lru_cache(maxsize=65536)(lookup)
@@ -212,7 +206,7 @@ def skeleton(name: str) -> str:
 
 
 def canonical(found: list[tuple[EntityKind, str]], texts: list[str],
-              junk: Counter[str] | None = None) -> Entities:
+              junk: Counter[str] | None = None, *, home: str | None = None) -> Entities:
     """The entities of an article from its mentions (kind, name as written, clitics cut) and
     its texts (for the institution and own-outlet rules). `junk` counts dropped mentions by
     rule."""
@@ -247,7 +241,7 @@ def canonical(found: list[tuple[EntityKind, str]], texts: list[str],
         persons=_mentions("persons", _persons(by_kind["persons"], table, tally)),
         organizations=_mentions("organizations", _name(_by_key(by_kind["organizations"]),
                                                        table["names"]["organizations"])),
-        locations=_mentions("locations", _locations(by_kind["locations"])),
+        locations=_mentions("locations", _locations(by_kind["locations"], home)),
         misc=_mentions("misc", _name(_by_key(by_kind["misc"]), table["names"]["misc"])))
 
 
@@ -396,26 +390,18 @@ def _by_key(names: list[str]) -> dict[tuple[str, ...], Group]:
     return groups
 
 
-def place_entry(name: str, support: Counter[str] | None = None) -> Entry | None:
-    """The gazetteer entry a location name stands for, weighing the countries the article's
-    other places point at (`support`) first, as places.geocode does."""
-    weight = support or Counter()
-    return max(_places(name), default=None, key=lambda e: (
-        weight[e.country], e.country in ARAB_LEAGUE, KIND_RANK[e.kind], e.population))
-
-
-def _locations(names: list[str]) -> dict[tuple[str, ...], Group]:
+def _locations(names: list[str], home: str | None) -> dict[tuple[str, ...], Group]:
+    """Location names grouped by the place `places.resolve` reads them as (one group per
+    gazetteer id), else by name."""
     by_name = _by_key(names)
-    pointed = {key: _country_pointed(found) if (found := _places(_display(g))) else None
-               for key, g in by_name.items()}
+    shown = {_display(g): key for key, g in by_name.items()}
+    place_of = {shown[m.name]: ("geo", e.kind, e.id)
+                for e, ms, _ in resolve([Mention(name=name, count=by_name[key].count)
+                                         for name, key in shown.items()], home=home)
+                for m in ms}
     groups: dict[tuple[str, ...], Group] = {}
     for key, g in by_name.items():
-        support: Counter[str] = Counter()
-        for other, country in pointed.items():
-            if other != key and country:
-                support[country] += by_name[other].count
-        entry = place_entry(_display(g), support)
-        place = ("geo", entry.kind, entry.id) if entry else key
+        place = place_of.get(key, key)
         groups.setdefault(place, Group(place)).add(g)
     return groups
 

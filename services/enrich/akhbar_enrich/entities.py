@@ -176,11 +176,13 @@ def _strip_proclitics(tokens: list[str], known: Callable[[str], int]) -> list[st
     return tokens
 
 
-def entities(arabic: Iterable[str], english: Iterable[str]) -> Entities:
+def entities(arabic: Iterable[str], english: Iterable[str], *,
+             home: str | None = None) -> Entities:
     """Entities of an article's Arabic and English texts, one per person, organisation,
-    place or other name (akhbar_enrich.canonical), most mentioned first."""
+    place or other name (akhbar_enrich.canonical), most mentioned first. `home`: the country
+    the news comes from, for names of several places (see places.resolve)."""
     arabic, english = list(arabic), list(english)
-    return canonical(raw_mentions(arabic, english), [*arabic, *english])
+    return canonical(raw_mentions(arabic, english), [*arabic, *english], home=home)
 
 
 def raw_mentions(arabic: list[str], english: list[str]) -> list[tuple[EntityKind, str]]:

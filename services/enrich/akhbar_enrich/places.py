@@ -138,7 +138,15 @@ def lookup_words(words: list[str]) -> tuple[Entry, ...]:
 
 def geocode(locations: list[Mention], dateline: str | None = None, *,
             home: str | None = None) -> list[Place]:
-    """The places of the mentions found in the gazetteer, in mention order.
+    """The places of the mentions found in the gazetteer, in mention order (see `resolve`)."""
+    return [_place(e, ms, dateline=filed) for e, ms, filed in resolve(locations, dateline,
+                                                                        home=home)]
+
+
+def resolve(locations: list[Mention], dateline: str | None = None, *,
+            home: str | None = None) -> list[tuple[Entry, list[Mention], bool]]:
+    """The gazetteer entry of each place the mentions name, with the mentions that name it and
+    whether it is the dateline's place, in mention order.
 
     A name with several places is resolved by, in turn: the countries the article's other
     mentions point at (weighted by their counts), the `home` country (where the news comes
@@ -173,7 +181,7 @@ def geocode(locations: list[Mention], dateline: str | None = None, *,
     if filed and filed_at:
         merged.setdefault((filed_at.kind, filed_at.id), (filed_at, []))[1].append(filed)
     filed_key = (filed_at.kind, filed_at.id) if filed_at else None
-    return [_place(e, ms, dateline=key == filed_key) for key, (e, ms) in merged.items()]
+    return [(e, ms, key == filed_key) for key, (e, ms) in merged.items()]
 
 
 def _support(found: list[tuple[Mention, tuple[Entry, ...]]], pointed: list[str | None],
@@ -205,11 +213,10 @@ def _country_pointed(entries: tuple[Entry, ...]) -> str | None:
 
 
 def _place(e: Entry, mentions: list[Mention], *, dateline: bool) -> Place:
-    counts: Counter[str] = Counter()
-    for m in mentions:
-        counts[m.name] += m.count
-    forms = sorted(counts, key=lambda f: -counts[f])  # stable: mention order among equals
-    return Place(name=forms[0], label=e.label, aliases=forms, dateline=dateline,
+    ranked = sorted(mentions, key=lambda m: -m.count)  # stable: mention order among equals
+    # An entity mention carries the forms it was written in; the dateline's only its name.
+    forms = list(dict.fromkeys(f for m in ranked for f in (m.aliases or [m.name])))
+    return Place(name=ranked[0].name, label=e.label, aliases=forms, dateline=dateline,
                  geonames_id=e.id if e.kind == "city" else None,
                  location=GeoPoint(lat=e.lat, lon=e.lon), country_code=e.country or None,
-                 kind=e.kind, count=counts.total())
+                 kind=e.kind, count=sum(m.count for m in mentions))

@@ -53,7 +53,7 @@ def process(article: Article, store: SimilarityStore, home: str | None = None) -
     paragraphs = [p for p in a.body.split(PARAGRAPH_SEP) if p.strip()]
     doc_lang, a.paragraph_languages = languages(paragraphs)
     a.language = doc_lang if paragraphs else languages([a.title])[0]
-    a.entities = entities(*entity_texts(a))
+    a.entities = entities(*entity_texts(a), home=home)
     a.dateline, a.author = settle_byline(a.dateline, a.author)
     a.places = geocode(a.entities.locations, a.dateline.place if a.dateline else None,
                        home=home)
