@@ -117,7 +117,7 @@ def hashed(features: set[str]) -> np.ndarray:
 
 # datasketch's MinHash (seed 1, scheme "affine32") written out in numpy: the same values, so
 # the band keys already in Redis stay valid, without importing datasketch, whose package loads
-# scipy (about 55 MB more per worker process) for LSH classes not used here.
+# scipy (about 45 MB more per worker process) for LSH classes not used here.
 _SEED = 1
 _U32 = np.uint32
 
