@@ -43,7 +43,7 @@ import dedup
 import psutil
 
 from akhbar.contract import Source
-from akhbar.queues import dlq_key
+from akhbar.deadletter import list_dead
 from akhbar_ingest.formats import FileRejected, record_article
 from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import Pipeline
@@ -132,14 +132,17 @@ def feed(pipeline: Pipeline, records: list[dict[str, Any]], name: str, file_size
 
 
 def wait_indexed(pipeline: Pipeline, es: ElasticsearchDouble, ids: set[str],
-                 timeout: float) -> int:
-    """Wait until every id is indexed or dead-lettered; returns the dead-lettered count."""
+                 timeout: float) -> list[dict[str, Any]]:
+    """Wait until every id is indexed or dead-lettered; returns every dead letter so far
+    (stage, error, message, input)."""
     deadline = time.monotonic() + timeout
     while True:
-        dead = sum(int(pipeline.redis.client.llen(dlq_key(s))) for s in common.STAGES)
+        dead = [{k: getattr(d, k) for k in ("stage", "error_class", "message", "input")}
+                for s in common.STAGES
+                for d in list_dead(pipeline.redis.client, s, limit=10_000)]
         with es.lock:
             missing = len(ids - es.docs.keys())
-        if missing <= dead:
+        if missing <= len(dead):
             return dead
         if time.monotonic() > deadline:
             raise SystemExit(f"{missing} articles neither indexed nor dead-lettered after "
@@ -245,8 +248,8 @@ def run(parts: list[tuple[str, list[dict[str, Any]]]], args: argparse.Namespace,
 
 def print_blocks(name: str, part: dict[str, Any], size: int) -> None:
     print(f"\n== {name}: {part['indexed']} of {part['ids']} articles indexed "
-          f"({part['records']} records, {part['dead_lettered']} dead-lettered) in "
-          f"{part['seconds']} s")
+          f"({part['records']} records) in {part['seconds']} s; dead letters so far: "
+          f"{part['dead_lettered']}")
     common.print_table(
         ("articles", "enrich ms mean", "median", "enrich CPU ms", "redis CPU ms",
          "enrich RSS MB", "redis MB"),
