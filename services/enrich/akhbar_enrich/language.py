@@ -28,6 +28,8 @@ def detector() -> LanguageDetector:
 
 
 def plainly_arabic(text: str) -> bool:
+    if _OTHER_LETTER.search(text) is None:  # most paragraphs: one scan, nothing to count
+        return _ARABIC_LETTER.search(text) is not None
     arabic = len(_ARABIC_LETTER.findall(text))
     return arabic > 0 and arabic >= ARABIC_SHARE * (arabic + len(_OTHER_LETTER.findall(text)))
 

@@ -28,7 +28,6 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import numpy as np
-from datasketch import MinHash
 
 from akhbar.contract import PARAGRAPH_SEP
 from akhbar.urls import is_tracking
@@ -103,6 +102,7 @@ def body_words(normalized_body: str) -> list[str]:
                            if not _PART_LINE.match(line)))
 
 
+@lru_cache(maxsize=1 << 15)  # news repeats its words: most stems are a dictionary hit
 def light_stem(word: str) -> str:
     """Strip one proclitic group and one suffix, keeping at least three letters."""
     word = _PREFIX.sub("", word)
@@ -110,8 +110,8 @@ def light_stem(word: str) -> str:
     return stripped if len(stripped) >= 3 else word
 
 
-def dup_features(body: list[str], k: int = 3) -> set[str]:
-    return {" ".join(body[i:i + k]) for i in range(len(body) - k + 1)}
+def dup_features(body: list[str]) -> set[str]:
+    return {f"{a} {b} {c}" for a, b, c in zip(body, body[1:], body[2:], strict=False)}
 
 
 def story_features(all_words: list[str]) -> set[str]:
@@ -161,23 +161,44 @@ def features(normalized_title: str, normalized_body: str) -> Features:
 
 def hashed(features: set[str]) -> np.ndarray:
     """Features as a sorted array of distinct 64-bit hashes (compact, exact for set measures)."""
-    digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest()
-                       for f in features)
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features])
     return np.unique(np.frombuffer(digests, dtype="<u8").astype(np.uint64))
+
+
+# datasketch's MinHash (seed 1, scheme "affine32") written out in numpy: the same values, so
+# the band keys already in Redis stay valid, without importing datasketch, whose package loads
+# scipy (about 45 MB more per worker process) for LSH classes not used here.
+_SEED = 1
+_U32 = np.uint32
 
 
 @lru_cache(maxsize=1)
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    perms: tuple[np.ndarray, np.ndarray] = MinHash(num_perm=NUM_PERM).permutations
-    return perms  # fixed seed: the same in every worker
+    """(a, b) of the permutations h -> a*h + b mod 2^32, a odd (bijective); a fixed seed: the
+    same in every worker."""
+    gen = np.random.RandomState(_SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=_U32) * _U32(2) + _U32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=_U32)
+    return a, b
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser (datasketch's pre-mix of every input hash)."""
+    h = h ^ (h >> _U32(16))
+    h = h * _U32(0x85EBCA6B)
+    h = h ^ (h >> _U32(13))
+    h = h * _U32(0xC2B2AE35)
+    mixed: np.ndarray = h ^ (h >> _U32(16))
+    return mixed
 
 
 def signature(features: np.ndarray) -> np.ndarray:
-    # The features are hashes already: MinHash takes their low 32 bits instead of re-hashing.
-    m = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_permutations(),
-                scheme="affine32")
-    m.update_batch(features & np.uint64(0xFFFFFFFF))
-    values: np.ndarray = m.hashvalues
+    """MinHash of a non-empty `hashed` set: the features are hashes already, so their low 32
+    bits are the input hashes."""
+    a, b = _permutations()
+    h = _fmix32((features & np.uint64(0xFFFFFFFF)).astype(_U32))
+    values: np.ndarray = (h[:, None] * a + b).min(axis=0)
     return values
 
 

@@ -80,7 +80,7 @@ def assign(a: Article, store: SimilarityStore) -> Decision:
     if found.seen:
         return found.seen
     since = found.seq
-    known = store.get([i for i in {*found.candidates, found.page_owner} if i])
+    known = dict(found.candidates)
     for attempt in range(MAX_COMMIT_ATTEMPTS):
         decision = decide(a.id, feats, known, found.page_owner)
         last = attempt == MAX_COMMIT_ATTEMPTS - 1

@@ -13,7 +13,8 @@ articles), plain Python structures for in-process runs. Both keep the same rules
 On Redis each call is one round trip (about a hundred band keys per article travel as one
 space-separated argument rather than a hundred arguments: cheaper to encode client-side;
 standalone Redis, not Redis Cluster). Candidates are counted and ranked inside Redis, so only
-the best few ids travel.
+the best few travel, with their stored state: a lookup and a commit are an article's two round
+trips.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from redis import Redis
@@ -31,6 +33,7 @@ from akhbar_enrich.similarity import Features
 
 FEATURE_DTYPE = np.uint64
 FEATURE_FIELDS = ("feat:dup", "feat:story", "feat:subject", "feat:scope")
+DOC_FIELDS = ("story_id", "duplicate_of", "at", *FEATURE_FIELDS)  # as _LOOKUP returns them
 # Copies of a dispatch arrive within hours; three days also covers next-day republication and
 # papers that print yesterday's agency copy, while unrelated years-apart texts (anniversaries,
 # recurring formats) are never matched.
@@ -43,8 +46,9 @@ BAND_CAP = 64
 RECENT_CAP = 1024
 
 # ARGV: doc key; band keys; how many ids to return; lowest and highest time; page key ('' if
-# none); sequence key. Returns {'known', story id, duplicate of} for an article already stored,
-# else {sequence, page owner or '', ids most shared bands first (ties by id)}.
+# none); sequence key; doc key prefix. Returns {'known', story id, duplicate of} for an article
+# already stored, else {sequence, page owner or '', then per id (most shared bands first, ties by
+# id, the page owner last if not among them): id and its DOC_FIELDS (nil when expired)}.
 _LOOKUP = """
 local seen = redis.call('HMGET', ARGV[1], 'story_id', 'duplicate_of')
 if seen[1] then return {'known', seen[1], seen[2]} end
@@ -61,9 +65,18 @@ table.sort(ids, function(a, b)
 end)
 local owner = ARGV[6] ~= '' and redis.call('GET', ARGV[6]) or ''
 local out = {redis.call('GET', ARGV[7]) or '0', owner}
-for i = 1, math.min(tonumber(ARGV[3]), #ids) do out[#out + 1] = ids[i] end
+local top, owned = {}, owner == ''
+for i = 1, math.min(tonumber(ARGV[3]), #ids) do
+  top[#top + 1] = ids[i]
+  owned = owned or ids[i] == owner
+end
+if not owned then top[#top + 1] = owner end
+for _, id in ipairs(top) do
+  out[#out + 1] = id
+  for _, v in ipairs(redis.call('HMGET', ARGV[8] .. id, FIELDS)) do out[#out + 1] = v end
+end
 return out
-"""
+""".replace("FIELDS", ", ".join(f"'{f}'" for f in DOC_FIELDS))
 # ARGV: doc key; article id; sequence seen at lookup ('' = store regardless); band keys; time;
 # lowest and highest time; page key ('' if none); ttl; band cap; sequence key; recent key;
 # recent cap; story id; duplicate of ('' if none); dup, story, subject and scope features.
@@ -117,7 +130,8 @@ Decision = tuple[str, str | None]  # (story_id, duplicate_of)
 @dataclass(frozen=True)
 class Lookup:
     seq: int = 0  # commits so far: one made after this is an arrival for `commit`
-    candidates: list[str] = field(default_factory=list)  # most shared bands first, in window
+    # The candidates (most shared bands first, in window) and the page owner, as stored.
+    candidates: dict[str, Known] = field(default_factory=dict)
     page_owner: str | None = None  # the article first stored under the same page key
     seen: Decision | None = None  # the article is stored already (a redelivery)
 
@@ -171,7 +185,8 @@ class MemoryStore:
         if seen := self._seen(article_id):
             return Lookup(seen=seen)
         counts = Counter(i for b in bands for i in self._in_window(b, at))
-        return Lookup(self.seq, _top(counts, limit), self.pages.get(page) if page else None)
+        owner = self.pages.get(page) if page else None
+        return Lookup(self.seq, self.get([*_top(counts, limit), *filter(None, [owner])]), owner)
 
     def commit(self, article_id: str, known: Known, bands: list[str], page: str | None,
                since: int | None) -> Commit:
@@ -220,24 +235,21 @@ class RedisStore:
     def get(self, ids: list[str]) -> dict[str, Known]:
         pipe = self.r.pipeline(transaction=False)
         for i in ids:
-            pipe.hmget(self._doc(i), ["story_id", "duplicate_of", "at", *FEATURE_FIELDS])
-        out = {}
-        for i, (story, dup, at, *feats) in zip(ids, pipe.execute(), strict=True):
-            if story is not None:
-                # A field missing (stored before it existed) reads as empty: no constraint.
-                out[i] = Known(*_decision(story, dup), float(at), Features(
-                    *(np.frombuffer(f or b"", dtype=FEATURE_DTYPE) for f in feats)))
-        return out
+            pipe.hmget(self._doc(i), list(DOC_FIELDS))
+        return _known(zip(ids, pipe.execute(), strict=True))
 
     def lookup(self, article_id: str, bands: list[str], at: float, page: str | None,
                limit: int) -> Lookup:
         head, *rest = self._lookup(args=[
             self._doc(article_id), self._bands(bands), limit, at - self.window,
-            at + self.window, self._page(page), f"{self.prefix}:seq"])
+            at + self.window, self._page(page), f"{self.prefix}:seq", self._doc("")])
         if head == b"known":
             return Lookup(seen=_decision(*rest))
-        owner, *ids = rest
-        return Lookup(int(head), [i.decode() for i in ids], owner.decode() or None)
+        owner, *docs = rest
+        n = 1 + len(DOC_FIELDS)
+        return Lookup(int(head), _known((docs[k].decode(), docs[k + 1:k + n])
+                                        for k in range(0, len(docs), n)),
+                      owner.decode() or None)
 
     def commit(self, article_id: str, known: Known, bands: list[str], page: str | None,
                since: int | None) -> Commit:
@@ -253,6 +265,17 @@ class RedisStore:
             return Commit("known", seen=_decision(*rest))
         seq, *arrivals = rest
         return Commit(status.decode(), int(seq), tuple(i.decode() for i in arrivals))
+
+
+def _known(docs: Iterable[tuple[str, Sequence[Any]]]) -> dict[str, Known]:
+    """The stored state of each id from its DOC_FIELDS (all nil once expired: left out)."""
+    out = {}
+    for i, (story, dup, at, *feats) in docs:
+        if story is not None:
+            # A field missing (stored before it existed) reads as empty: no constraint.
+            out[i] = Known(*_decision(story, dup), float(at),
+                           Features(*(np.frombuffer(f or b"", dtype=FEATURE_DTYPE) for f in feats)))
+    return out
 
 
 def _decision(story: bytes, duplicate_of: bytes | None) -> Decision:
