@@ -1,9 +1,10 @@
 """Named entities of an article: the CRF model on Arabic text, capitalised names in English.
 
-Arabic sentences are tagged with the packaged model (data/ner.crfsuite, trained by
-`make train-ner`); English paragraphs and photo captions get persons and organisations from
-capitalised word runs. Mentions are normalised (marks and tatweel removed, proclitics cut:
-«بالرقة» → «الرقة», «لبوتين» → «بوتين») and counted once per spelling of the search form.
+Arabic sentences are tagged with the packaged model (data/ner-crf.zip, trained by
+`make train-ner`, scored by ner_crf); English paragraphs and photo captions get persons and
+organisations from capitalised word runs. Mentions are normalised (marks and tatweel removed,
+proclitics cut: «بالرقة» → «الرقة», «لبوتين» → «بوتين») and counted once per spelling of the
+search form.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from importlib.resources import as_file, files
 
-import pycrfsuite
-
 from akhbar.contract import Entities, EntityKind, Mention
 from akhbar.orthography import search_form
-from akhbar_enrich.ner_features import Lexicon, read_lexicon, sentence_features, tokenize
+from akhbar_enrich import ner_crf
+from akhbar_enrich.ner_features import Lexicon, read_lexicon, tokenize
 from akhbar_enrich.places import lookup as place_lookup
 
-MODEL = "ner.crfsuite"
+MODEL = "ner-crf.zip"
 LEXICON = "ner-lexicon.json.gz"
 KINDS: dict[str, EntityKind] = {"PERS": "persons", "ORG": "organizations",
                                 "LOC": "locations", "MISC": "misc"}
@@ -51,15 +51,14 @@ def bio_spans(tags: Sequence[str]) -> list[Span]:
 
 
 @cache
-def _model() -> tuple[pycrfsuite.Tagger, Lexicon]:
+def _model() -> tuple[ner_crf.Tagger, Lexicon]:
     """The packaged model and lexicon, loaded once per process."""
     data = files("akhbar_enrich").joinpath("data")
-    tagger = pycrfsuite.Tagger()
     with as_file(data.joinpath(MODEL)) as path:
-        tagger.open(str(path))
+        weights = ner_crf.load(path)
     with as_file(data.joinpath(LEXICON)) as path:
         lexicon = read_lexicon(path)
-    return tagger, lexicon
+    return ner_crf.Tagger(weights, lexicon), lexicon
 
 
 def sentences(text: str) -> list[list[str]]:
@@ -72,10 +71,10 @@ def sentences(text: str) -> list[list[str]]:
 
 def arabic_mentions(texts: Iterable[str]) -> list[tuple[str, list[str]]]:
     """(type, tokens) of every entity the model finds in `texts`."""
-    tagger, lexicon = _model()
+    tagger = _model()[0]
     found = []
-    for tokens in (s for text in texts for s in sentences(text)):
-        tags = tagger.tag(sentence_features(tokens, lexicon))
+    article = [s for text in texts for s in sentences(text)]
+    for tokens, tags in zip(article, tagger.tag(article), strict=True):
         found += [(kind, tokens[a:b]) for a, b, kind in bio_spans(tags)]
     return found
 

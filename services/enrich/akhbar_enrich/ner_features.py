@@ -95,9 +95,7 @@ class WordFeatures:
     as_neighbour: dict[int, Features]  # offset -> features it gives the word at that offset
 
 
-def _word(token: str, lex: Lexicon) -> WordFeatures:
-    if (hit := lex.cache.get(token)) is not None:
-        return hit
+def word_features(token: str, lex: Lexicon) -> WordFeatures:
     folded = search_form(token) or token
     own = _word_features(folded, token, lex)
     context = {k: v for k, v in own.items() if k in ("w", "stem", "shape")
@@ -107,31 +105,58 @@ def _word(token: str, lex: Lexicon) -> WordFeatures:
                         (context | clusters if abs(d) == 1 else context).items()}
                     for d in WINDOW}
     as_neighbour[-1]["-1:clitic"] = own["clitic"]
-    if len(lex.cache) >= CACHE_WORDS:
-        lex.cache.clear()
-    hit = lex.cache[token] = WordFeatures(own, str(own["stem"]), as_neighbour)
+    return WordFeatures(own, str(own["stem"]), as_neighbour)
+
+
+def _word(token: str, lex: Lexicon) -> WordFeatures:
+    if (hit := lex.cache.get(token)) is None:
+        if len(lex.cache) >= CACHE_WORDS:
+            lex.cache.clear()
+        hit = lex.cache[token] = word_features(token, lex)
     return hit
 
 
+# Stem bigrams: with the word before, with the word after.
+PAIR_BEFORE, PAIR_AFTER = "-1|0", "0|+1"
+
+
+def edge_features(i: int, n: int) -> Features:
+    """The bias, and where token `i` of `n` stands against the sentence's edges (all that
+    depends on its place only: up to the window's reach on either side)."""
+    f: Features = {"bias": 1.0}
+    if i == 0:
+        f["first"] = 1.0
+    for d in WINDOW:
+        if not 0 <= i + d < n:
+            f[f"{d}:edge"] = 1.0
+    return f
+
+
+def pair(left: str, right: str) -> str:
+    return f"{left}|{right}"
+
+
+def position_features(i: int, stems: Sequence[str]) -> Features:
+    """What the place of token `i` in its sentence adds: its edges and the stem bigrams."""
+    f = edge_features(i, len(stems))
+    if i > 0:
+        f[PAIR_BEFORE] = pair(stems[i - 1], stems[i])
+    if i < len(stems) - 1:
+        f[PAIR_AFTER] = pair(stems[i], stems[i + 1])
+    return f
+
+
 def sentence_features(tokens: Sequence[str], lex: Lexicon) -> list[Features]:
-    """One feature dict per token: the word's own features plus its neighbours'."""
+    """One feature dict per token: the word's own features, its neighbours' and its place."""
     words = [_word(t, lex) for t in tokens]
+    stems = [w.stem for w in words]
     out: list[Features] = []
     n = len(tokens)
     for i, w in enumerate(words):
-        f: Features = {"bias": 1.0, **w.own}
-        if i == 0:
-            f["first"] = 1.0
+        f: Features = {**w.own, **position_features(i, stems)}
         for d in WINDOW:
-            j = i + d
-            if 0 <= j < n:
-                f.update(words[j].as_neighbour[d])
-            else:
-                f[f"{d}:edge"] = 1.0
-        if i > 0:
-            f["-1|0"] = f"{words[i - 1].stem}|{w.stem}"
-        if i < n - 1:
-            f["0|+1"] = f"{w.stem}|{words[i + 1].stem}"
+            if 0 <= i + d < n:
+                f.update(words[i + d].as_neighbour[d])
         out.append(f)
     return out
 

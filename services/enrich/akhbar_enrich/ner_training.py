@@ -10,7 +10,7 @@ Training needs the `train` extra (gensim, scikit-learn); tagging needs neither.
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
 import multiprocessing
 import tempfile
 import zlib
@@ -18,11 +18,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pycrfsuite
+from numpy.typing import NDArray
 
 from akhbar.orthography import search_form
+from akhbar_enrich import ner_crf
 from akhbar_enrich.entities import LEXICON, MODEL
 from akhbar_enrich.ner_features import (
+    MIN_STEM,
     Lexicon,
     sentence_features,
     stem,
@@ -47,8 +51,20 @@ PARAMS: TrainParams = {"c1": 0.05, "c2": 0.05, "max_iterations": 200,
 # classes generalise, fine ones separate); words seen fewer than MIN_COUNT times get none.
 CLUSTER_SIZES = (64, 256, 1024)
 VECTOR_SIZE = 100
-MIN_COUNT = 3
+MIN_COUNT = 5
+EPOCHS = 5
 SEED = 1
+# Heads of names in news text, whose next word is mined as a name word (mined_lists).
+MINED_HEADS = {
+    "ORG": "وزارة هيئة شركة بنك مصرف جامعة مجلس حزب منظمة جمعية مؤسسة اتحاد نادي مجموعة "
+           "صندوق جبهة حركة وكالة صحيفة قناة",
+    "PERS": "الأمير الملك الشيخ السيد الدكتور المهندس الرئيس سمو معالي الفريق اللواء العميد "
+            "العقيد المواطن اللاعب المدرب",
+    "LOC": "مدينة محافظة منطقة قرية دولة عاصمة جمهورية ولاية جزيرة",
+}
+MINED_MIN_COUNT = 5
+MINED_MIN_SHARE = 0.2
+BATCH = 20  # sentences tagged together, about an article
 
 
 def read_conll(path: Path) -> list[Sentence]:
@@ -85,32 +101,60 @@ def read_lists(directory: Path) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in sorted(lists.items())}
 
 
-def read_news(path: Path) -> Iterator[list[str]]:
-    """Tokenised lines of title and content of every article of a SaudiNewsNet JSONL file."""
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            record = json.loads(line)
-            for text in f"{record['title']}\n{record['content']}".splitlines():
-                if tokens := tokenize(text):
-                    yield tokens
+def read_news(news: Path) -> Iterator[list[str]]:
+    """Tokenised lines of title and content of every article of the SaudiNewsNet crawl in
+    `news` (the day's JSONL and the days of more/*.zip, read as the furniture seed reads them)."""
+    from akhbar_normalize.furniture_seed import crawl  # the dev environment has every service
+
+    for _, row in crawl(news):
+        for text in f"{row.get('title') or ''}\n{row.get('content') or ''}".splitlines():
+            if tokens := tokenize(text):
+                yield tokens
 
 
-def word_clusters(texts: Iterable[Sequence[str]]) -> dict[str, list[int]]:
-    """Folded word -> its cluster at each of CLUSTER_SIZES, from unlabelled token sequences."""
-    import numpy as np  # training-only dependencies (the `train` extra)
-    from gensim.models import Word2Vec
-    from sklearn.cluster import KMeans
+def word_vectors(texts: Iterable[Sequence[str]]) -> tuple[list[str], NDArray[np.float32]]:
+    """Folded words seen MIN_COUNT times and their unit-length skip-gram vectors."""
+    from gensim.models import Word2Vec  # training-only dependency (the `train` extra)
 
     corpus = [[search_form(t) or t for t in tokens] for tokens in texts]
     # One worker and a fixed hash make the vectors, hence the model, reproducible.
     w2v = Word2Vec(corpus, vector_size=VECTOR_SIZE, window=5, min_count=MIN_COUNT, sg=1,
-                   workers=1, seed=SEED, epochs=10,
+                   workers=1, seed=SEED, epochs=EPOCHS,
                    hashfxn=lambda w: zlib.crc32(w.encode("utf-8")))
     vectors = w2v.wv.vectors / np.linalg.norm(w2v.wv.vectors, axis=1, keepdims=True)
+    return list(w2v.wv.index_to_key), vectors.astype(np.float32)
+
+
+def word_clusters(vectors: NDArray[np.float32], sizes: Sequence[int] = CLUSTER_SIZES
+                  ) -> list[list[int]]:
+    """Each word's k-means cluster at each of `sizes` (coarse classes generalise, fine ones
+    separate)."""
+    from sklearn.cluster import KMeans
+
     labels = [KMeans(n_clusters=min(k, len(vectors)), n_init=1, random_state=SEED)
-              .fit(vectors).labels_
-              for k in CLUSTER_SIZES]
-    return {w: [int(level[i]) for level in labels] for i, w in enumerate(w2v.wv.index_to_key)}
+              .fit(vectors).labels_ for k in sizes]
+    return [[int(level[i]) for level in labels] for i in range(len(vectors))]
+
+
+def mined_lists(texts: Iterable[Sequence[str]]) -> dict[str, frozenset[str]]:
+    """Stems that follow a kind's heads in the news at least MINED_MIN_COUNT times and
+    MINED_MIN_SHARE of the times they occur («وزارة الداخلية», «شركة أرامكو» → ORG; «الأمير
+    مقرن» → PERS; «مدينة الطائف» → LOC): name lists for `news_<kind>`, from unlabelled text."""
+    head_kind = {stem(search_form(w)): kind for kind, words in MINED_HEADS.items()
+                 for w in words.split()}
+    total: Counter[str] = Counter()
+    after: dict[str, Counter[str]] = {kind: Counter() for kind in MINED_HEADS}
+    for tokens in texts:
+        stems = [stem(search_form(t)) for t in tokens]
+        total.update(stems)
+        for head, word in itertools.pairwise(stems):
+            if (kind := head_kind.get(head)) is not None and word not in head_kind:
+                after[kind][word] += 1
+    return {f"news_{kind}": frozenset(
+                w for w, n in counts.items() if n >= MINED_MIN_COUNT
+                and n >= MINED_MIN_SHARE * total[w] and len(w) >= MIN_STEM
+                and any(c.isalpha() for c in w))
+            for kind, counts in sorted(after.items())}
 
 
 def entity_words(sentences: Iterable[Sentence]) -> dict[str, int]:
@@ -122,37 +166,41 @@ def entity_words(sentences: Iterable[Sentence]) -> dict[str, int]:
 
 
 def build_lexicon(sentences: Sequence[Sentence], gazet: Path, news: Path | None) -> Lexicon:
-    lists = read_lists(gazet)
     texts: list[Sequence[str]] = [tokens for tokens, _ in sentences]
     if news is not None:
         texts += read_news(news)
-    return Lexicon(lists=lists, clusters=word_clusters(texts), names=entity_words(sentences))
+    words, vectors = word_vectors(texts)
+    return Lexicon(lists=read_lists(gazet) | mined_lists(texts),
+                   clusters=dict(zip(words, word_clusters(vectors), strict=True)),
+                   names=entity_words(sentences))
 
 
 def train(sentences: Iterable[Sentence], lexicon: Lexicon, model_file: Path,
           params: TrainParams = PARAMS) -> None:
+    """Learn the weights with crfsuite and write them for ner_crf to `model_file`."""
     trainer = pycrfsuite.Trainer(verbose=False)
     for tokens, tags in sentences:
         trainer.append(sentence_features(tokens, lexicon), tags)
     trainer.set_params(params)
-    trainer.train(str(model_file))
+    with tempfile.TemporaryDirectory() as tmp:
+        crfsuite_model = Path(tmp) / "model.crfsuite"
+        trainer.train(str(crfsuite_model))
+        ner_crf.export(crfsuite_model, model_file)
 
 
 def tag(sentences: Sequence[list[str]], lexicon: Lexicon, model_file: Path
         ) -> list[list[str]]:
-    tagger = pycrfsuite.Tagger()
-    tagger.open(str(model_file))
-    try:
-        return [tagger.tag(sentence_features(tokens, lexicon)) for tokens in sentences]
-    finally:
-        tagger.close()
+    """Tags of each sentence by the model at run time (ner_crf), in article-sized batches."""
+    tagger = ner_crf.Tagger(ner_crf.load(model_file), lexicon)
+    return [tags for i in range(0, len(sentences), BATCH)
+            for tags in tagger.tag(sentences[i:i + BATCH])]
 
 
 def _fold(args: tuple[Sequence[Sentence], Sequence[Sentence], Lexicon, TrainParams]
           ) -> list[list[str]]:
     train_part, test_part, lexicon, params = args
     with tempfile.TemporaryDirectory() as tmp:
-        model = Path(tmp) / "fold.crfsuite"
+        model = Path(tmp) / MODEL
         train(train_part, lexicon, model, params)
         return tag([tokens for tokens, _ in test_part], lexicon, model)
 
@@ -180,10 +228,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="the labelled sentences (CoNLL: token TAG)")
     ap.add_argument("--gazet", type=Path, default=SHARED / "ner" / "ANERGazet",
                     help="directory of Benajiba's name lists")
-    ap.add_argument("--news", type=lambda v: Path(v) if v else None,
-                    default=SHARED / "news" / "saudinewsnet-2015-08-10.jsonl",
-                    help="unlabelled articles (JSONL with title, content) for word clusters; "
-                         "'' for none")
+    ap.add_argument("--news", type=lambda v: Path(v) if v else None, default=SHARED / "news",
+                    help="the SaudiNewsNet crawl (a day's JSONL, more/*.zip): unlabelled "
+                         "text for word clusters; '' for none")
     ap.add_argument("--out", type=Path, default=DATA)
     args = ap.parse_args(argv)
     sentences = read_conll(args.data)
