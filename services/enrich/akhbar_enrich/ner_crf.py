@@ -128,16 +128,28 @@ class Tagger:
         self.edges = np.array([[self.weights.score(edge_features(before, before + after + 1))
                                 for after in range(REACH + 1)] for before in range(REACH + 1)])
 
-    def _row(self, token: str) -> int:
-        if (row := self.rows.get(token)) is not None:
-            return row
-        w = word_features(token, self.lexicon)
-        row = self.rows[token] = len(self.rows)
-        self.stems.append(w.stem)
-        self.table[row, 0] = self.weights.score(w.own)
-        for k, d in enumerate(WINDOW, 1):
-            self.table[row, k] = self.weights.score(w.as_neighbour[d])
-        return row
+    def _learn(self, tokens: Iterable[str]) -> None:
+        """Score the word types not seen yet, all in one numpy step."""
+        new = [t for t in dict.fromkeys(tokens) if t not in self.rows]
+        if not new:
+            return
+        index, parts = self.weights.index, 1 + len(WINDOW)
+        slots: list[int] = []  # row of the word in `table` x parts + part
+        kept: list[int] = []  # row of the attribute in `state`
+        values: list[float] = []
+        for token in new:
+            w = word_features(token, self.lexicon)
+            row = self.rows[token] = len(self.stems)
+            self.stems.append(w.stem)
+            for part, features in enumerate((w.own, *(w.as_neighbour[d] for d in WINDOW))):
+                for name, value in attributes(features):
+                    if (a := index.get(name)) is not None:  # the rest weigh nothing
+                        slots.append(row * parts + part)
+                        kept.append(a)
+                        values.append(value)
+        self.table[len(self.stems) - len(new):len(self.stems)] = 0
+        np.add.at(self.table.reshape(-1, len(self.weights.labels)), slots,
+                  np.asarray(values, dtype=np.float32)[:, None] * self.weights.state[kept])
 
     def emissions(self, sentences: Sequence[Sequence[str]]) -> Floats:
         """Each token's score for each label, the sentences one after the other: exactly what
@@ -146,7 +158,8 @@ class Tagger:
         if len(self.rows) + len(tokens) > CACHE_WORDS:  # start again, not within an article
             self.rows.clear()
             self.stems.clear()
-        rows = [self._row(t) for t in tokens]
+        self._learn(tokens)
+        rows = [self.rows[t] for t in tokens]
         words = self.table[rows]
         out = words[:, 0].copy()
         # tokens before and after each one in its sentence

@@ -1,10 +1,12 @@
 """Train the Arabic entity model: `python -m akhbar_enrich.ner_training` (make train-ner).
 
 Reads ANERcorp-style CoNLL (one `token TAG` per line, blank line between sentences, BIO tags
-PERS/LOC/ORG/MISC), Benajiba's name lists and unlabelled Arabic news (SaudiNewsNet JSONL) for
-word clusters, and writes the CRF model and the lexicon it was trained with (folded name lists,
-clusters, entity words) into `akhbar_enrich/data/` — both derived, both loaded offline.
-Training needs the `train` extra (gensim, scikit-learn); tagging needs neither.
+PERS/LOC/ORG/MISC), Benajiba's name lists and the unlabelled SaudiNewsNet crawl (word clusters,
+name lists mined from the words after «وزارة», «الأمير», «مدينة»…), and writes the CRF weights
+(learnt by crfsuite, exported for ner_crf) and the lexicon they were trained with (folded name
+lists, clusters, entity words) into `akhbar_enrich/data/` — both derived, both loaded offline.
+Training needs the dev requirements (python-crfsuite, gensim, scikit-learn); tagging needs
+numpy only.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def read_news(news: Path) -> Iterator[list[str]]:
 
 def word_vectors(texts: Iterable[Sequence[str]]) -> tuple[list[str], NDArray[np.float32]]:
     """Folded words seen MIN_COUNT times and their unit-length skip-gram vectors."""
-    from gensim.models import Word2Vec  # training-only dependency (the `train` extra)
+    from gensim.models import Word2Vec  # training only (requirements-dev.txt)
 
     corpus = [[search_form(t) or t for t in tokens] for tokens in texts]
     # One worker and a fixed hash make the vectors, hence the model, reproducible.
