@@ -19,7 +19,7 @@ from importlib.resources import as_file, files
 from akhbar.contract import Entities, EntityKind, Mention
 from akhbar.orthography import search_form
 from akhbar_enrich import ner_crf
-from akhbar_enrich.ner_features import Lexicon, read_lexicon, tokenize
+from akhbar_enrich.ner_features import Lexicon, bio_spans, read_lexicon, tokenize
 from akhbar_enrich.places import lookup as place_lookup
 
 MODEL = "ner-crf.zip"
@@ -31,24 +31,6 @@ KINDS: dict[str, EntityKind] = {"PERS": "persons", "ORG": "organizations",
 _SENTENCE_END = re.compile(r"(?<=[.!?؟؛])\s+|\n+")
 MAX_TOKENS = 120
 MAX_NAME_CHARS = 200  # the contract's limit for a mention
-
-Span = tuple[int, int, str]  # start, end (exclusive), type
-
-
-def bio_spans(tags: Sequence[str]) -> list[Span]:
-    """Entities of a BIO tag sequence by the CoNLL rules: an I- after O or after another type
-    opens an entity, as B- does."""
-    spans: list[Span] = []
-    start, kind = -1, ""
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, t = tag.partition("-")
-        if start >= 0 and (prefix in ("O", "B") or t != kind):
-            spans.append((start, i, kind))
-            start = -1
-        if prefix != "O" and start < 0:
-            start, kind = i, t
-    return spans
-
 
 @cache
 def _model() -> tuple[ner_crf.Tagger, Lexicon]:
@@ -74,7 +56,7 @@ def arabic_mentions(texts: Iterable[str]) -> list[tuple[str, list[str]]]:
     tagger = _model()[0]
     found = []
     article = [s for text in texts for s in sentences(text)]
-    for tokens, tags in zip(article, tagger.tag(article), strict=True):
+    for tokens, tags in zip(article, tagger.tag_article(article), strict=True):
         found += [(kind, tokens[a:b]) for a, b, kind in bio_spans(tags)]
     return found
 

@@ -32,6 +32,24 @@ CACHE_WORDS = 200_000
 Features = dict[str, float | str]
 
 
+Span = tuple[int, int, str]  # start, end (exclusive), type
+
+
+def bio_spans(tags: Sequence[str]) -> list[Span]:
+    """Entities of a BIO tag sequence by the CoNLL rules: an I- after O or after another type
+    opens an entity, as B- does."""
+    spans: list[Span] = []
+    start, kind = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, t = tag.partition("-")
+        if start >= 0 and (prefix in ("O", "B") or t != kind):
+            spans.append((start, i, kind))
+            start = -1
+        if prefix != "O" and start < 0:
+            start, kind = i, t
+    return spans
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """What the model was trained with besides the words themselves (ner_training builds it)."""
