@@ -9,8 +9,9 @@ import numpy as np
 import pycrfsuite
 import pytest
 
+from akhbar.orthography import search_form
 from akhbar_enrich import ner_crf, ner_training
-from akhbar_enrich.ner_features import Lexicon, sentence_features
+from akhbar_enrich.ner_features import Lexicon, bio_spans, sentence_features, stem
 from akhbar_testkit.data import SHARED, need
 
 NER = SHARED / "data" / "ner"
@@ -53,6 +54,27 @@ def test_numpy_tagger_gives_crfsuites_labels(tmp_path: Path) -> None:
     assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "m.zip").read_bytes()
 
 
+def test_an_articles_names_spread_to_their_untagged_repeats(tmp_path: Path) -> None:
+    """tag_article keeps every name tag() finds and adds only repeats of them (by stems)."""
+    sentences = ner_training.read_conll(need(NER / "anercorp-train.conll"))
+    lexicon = Lexicon(lists=ner_training.read_lists(need(NER / "ANERGazet")))
+    ner_training.train(sentences[:400], lexicon, tmp_path / "m.zip")
+    tagger = ner_crf.Tagger(ner_crf.load(tmp_path / "m.zip"), lexicon)
+    added = 0
+    for i in range(400, 1000, 20):
+        article = [tokens for tokens, _ in sentences[i:i + 20]]
+        plain, spread = tagger.tag(article), tagger.tag_article(article)
+        stems = [[stem(search_form(t) or t) for t in s] for s in article]
+        found = {(tuple(w[a:b]), kind) for w, tags in zip(stems, plain, strict=True)
+                 for a, b, kind in bio_spans(tags)}
+        for w, before, after in zip(stems, plain, spread, strict=True):
+            assert set(bio_spans(before)) <= set(bio_spans(after))
+            new = set(bio_spans(after)) - set(bio_spans(before))
+            assert all((tuple(w[a:b]), kind) in found for a, b, kind in new)
+            added += len(new)
+    assert added > 10
+
+
 @pytest.mark.parametrize("sentences", [[], [[]], [["كلمة"]]])
 def test_tagger_keeps_empty_sentences_in_place(tmp_path: Path, sentences: list[list[str]]
                                                ) -> None:
@@ -61,5 +83,6 @@ def test_tagger_keeps_empty_sentences_in_place(tmp_path: Path, sentences: list[l
                    ["O", "B-PERS", "B-LOC"])
     trainer.train(str(tmp_path / "m.crfsuite"))
     ner_crf.export(tmp_path / "m.crfsuite", tmp_path / "m.zip")
-    tagged = ner_crf.Tagger(ner_crf.load(tmp_path / "m.zip"), Lexicon()).tag(sentences)
-    assert [len(t) for t in tagged] == [len(s) for s in sentences]
+    tagger = ner_crf.Tagger(ner_crf.load(tmp_path / "m.zip"), Lexicon())
+    for tagged in (tagger.tag(sentences), tagger.tag_article(sentences)):
+        assert [len(t) for t in tagged] == [len(s) for s in sentences]
