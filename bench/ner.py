@@ -6,10 +6,10 @@ Prints tables; asserts nothing.
 Quality follows the CoNLL rules: an entity counts when its span and its type are both exact
 (akhbar_enrich.entities.bio_spans reads the tags). Cross-validation trains on all folds but one
 and tags the held-out one, for each fold in turn; folds are contiguous blocks of sentences, so
-no article's names are in both parts. Features use the packaged lexicon (`make train-ner`: word
-clusters and name lists mined from unlabelled news, Benajiba's lists); the only labelled data
-in it is the count of words in names, which features do not use. With --test FILE a model
-trained on the whole training file tags that file too.
+no article's names are in both parts; sentences are tagged 20 at a time, as an article's are.
+Features use the packaged lexicon (`make train-ner`: word clusters of unlabelled news,
+Benajiba's lists); the only labelled data in it is the count of words in names, which features
+do not use. With --test FILE a model trained on the whole training file tags that file too.
 
 Cost: the packaged model over the SaudiNewsNet day's articles (title and paragraphs), in CPU
 microseconds per article: `arabic_mentions` (sentence splitting and tagging) from a cold word

@@ -126,19 +126,6 @@ def test_packaged_model_is_small() -> None:
     assert sum(sizes.values()) < 30 * 2**20, sizes
 
 
-def test_name_lists_mined_from_a_day_of_news() -> None:
-    """The words after «وزارة», «الأمير», «مدينة»… in the SaudiNewsNet day (stems, folded)."""
-    need(SHARED / "data" / "news" / ner_training.CLUSTER_DAY)
-    day = [[search_form(t) or t for t in tokens]
-           for tokens in ner_training.read_news(SHARED / "data" / "news", crawl=False)]
-    mined = ner_training.mined_lists(day)
-    assert {"داخليه", "معادن", "اوبك"} <= mined["news_ORG"]  # وزارة الداخلية, منظمة أوبك
-    assert {"سلمان", "خالد", "طلال"} <= mined["news_PERS"]  # الأمير سلمان
-    assert {"رياض", "تبوك", "صنعاء"} <= mined["news_LOC"]  # مدينة الرياض, منطقة تبوك
-    common = {"وزاره", "الي", "في", "من", "عام", "اليوم"}
-    assert not common & set().union(*mined.values())
-
-
 def test_training_script_builds_a_model_that_tags(tmp_path: Path) -> None:
     conll = need(NER / "anercorp-train.conll")
     lines = conll.read_text(encoding="utf-8").split("\n\n")[:300]  # a slice: seconds, not minutes

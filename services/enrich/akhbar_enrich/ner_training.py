@@ -1,18 +1,16 @@
 """Train the Arabic entity model: `python -m akhbar_enrich.ner_training` (make train-ner).
 
 Reads ANERcorp-style CoNLL (one `token TAG` per line, blank line between sentences, BIO tags
-PERS/LOC/ORG/MISC), Benajiba's name lists and the unlabelled SaudiNewsNet crawl (word clusters,
-name lists mined from the words after «وزارة», «الأمير», «مدينة»…), and writes the CRF weights
-(learnt by crfsuite, exported for ner_crf) and the lexicon they were trained with (folded name
-lists, clusters, entity words) into `akhbar_enrich/data/` — both derived, both loaded offline.
-Training needs the dev requirements (python-crfsuite, gensim, scikit-learn); tagging needs
-numpy only.
+PERS/LOC/ORG/MISC), Benajiba's name lists and unlabelled Arabic news (SaudiNewsNet JSONL) for
+word clusters, and writes the CRF weights (learnt by crfsuite, exported for ner_crf) and the
+lexicon they were trained with (folded name lists, clusters, entity words) into
+`akhbar_enrich/data/` — both derived, both loaded offline. Training needs the dev requirements
+(python-crfsuite, gensim, scikit-learn); tagging needs numpy only.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import multiprocessing
 import tempfile
@@ -21,15 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pycrfsuite
-from numpy.typing import NDArray
 
 from akhbar.orthography import search_form
 from akhbar_enrich import ner_crf
 from akhbar_enrich.entities import LEXICON, MODEL
 from akhbar_enrich.ner_features import (
-    MIN_STEM,
     Lexicon,
     sentence_features,
     stem,
@@ -51,26 +46,12 @@ TrainParams = Mapping[str, float | bool | str]
 # score as 200 did on the held-out last fifth, in half the time.)
 PARAMS: TrainParams = {"c1": 0.05, "c2": 0.05, "max_iterations": 100,
                        "feature.possible_transitions": True}
-# Word clusters: skip-gram vectors of the folded words of the labelled sentences and one day of
-# news, k-means at three granularities (coarse classes generalise, fine ones separate); words
-# seen fewer than MIN_COUNT times get none. (Vectors of the whole 16-day crawl take about an
-# hour on one busy core; whether they tag better is not measured yet.)
-CLUSTER_DAY = "saudinewsnet-2015-08-10.jsonl"
+# Word clusters: skip-gram vectors of the folded words, k-means at three granularities (coarse
+# classes generalise, fine ones separate); words seen fewer than MIN_COUNT times get none.
 CLUSTER_SIZES = (64, 256, 1024)
 VECTOR_SIZE = 100
 MIN_COUNT = 3
-EPOCHS = 10
 SEED = 1
-# Heads of names in news text, whose next word is mined as a name word (mined_lists).
-MINED_HEADS = {
-    "ORG": "وزارة هيئة شركة بنك مصرف جامعة مجلس حزب منظمة جمعية مؤسسة اتحاد نادي مجموعة "
-           "صندوق جبهة حركة وكالة صحيفة قناة",
-    "PERS": "الأمير الملك الشيخ السيد الدكتور المهندس الرئيس سمو معالي الفريق اللواء العميد "
-            "العقيد المواطن اللاعب المدرب",
-    "LOC": "مدينة محافظة منطقة قرية دولة عاصمة جمهورية ولاية جزيرة",
-}
-MINED_MIN_COUNT = 5
-MINED_MIN_SHARE = 0.2
 BATCH = 20  # sentences tagged together, about an article
 
 
@@ -108,67 +89,32 @@ def read_lists(directory: Path) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in sorted(lists.items())}
 
 
-def read_news(news: Path, *, crawl: bool) -> Iterator[list[str]]:
-    """Tokenised lines of title and content of the articles of the SaudiNewsNet day in `news`
-    (CLUSTER_DAY), or with `crawl` of every day (the day's JSONL and the days of more/*.zip,
-    read as the furniture seed reads them)."""
-    from akhbar_normalize.furniture_seed import crawl as rows  # the dev environment has it
-
-    def day() -> Iterator[tuple[str, dict[str, str]]]:
-        with open(news / CLUSTER_DAY, encoding="utf-8") as f:
-            yield from ((CLUSTER_DAY, json.loads(line)) for line in f)
-
-    for _, row in rows(news) if crawl else day():
-        for text in f"{row.get('title') or ''}\n{row.get('content') or ''}".splitlines():
-            if tokens := tokenize(text):
-                yield tokens
+def read_news(path: Path) -> Iterator[list[str]]:
+    """Tokenised lines of title and content of every article of a SaudiNewsNet JSONL file."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            for text in f"{record['title']}\n{record['content']}".splitlines():
+                if tokens := tokenize(text):
+                    yield tokens
 
 
-def word_vectors(corpus: Sequence[Sequence[str]]) -> tuple[list[str], NDArray[np.float32]]:
-    """Folded words seen MIN_COUNT times in `corpus` (folded token sequences) and their
-    unit-length skip-gram vectors."""
-    from gensim.models import Word2Vec  # training only (requirements-dev.txt)
-
-    # One worker and a fixed hash make the vectors, hence the model, reproducible.
-    w2v = Word2Vec(corpus, vector_size=VECTOR_SIZE, window=5, min_count=MIN_COUNT, sg=1,
-                   workers=1, seed=SEED, epochs=EPOCHS,
-                   hashfxn=lambda w: zlib.crc32(w.encode("utf-8")))
-    vectors = w2v.wv.vectors / np.linalg.norm(w2v.wv.vectors, axis=1, keepdims=True)
-    return list(w2v.wv.index_to_key), vectors.astype(np.float32)
-
-
-def word_clusters(vectors: NDArray[np.float32], sizes: Sequence[int] = CLUSTER_SIZES
-                  ) -> list[list[int]]:
-    """Each word's k-means cluster at each of `sizes` (coarse classes generalise, fine ones
-    separate)."""
+def word_clusters(texts: Iterable[Sequence[str]]) -> dict[str, list[int]]:
+    """Folded word -> its cluster at each of CLUSTER_SIZES, from unlabelled token sequences."""
+    import numpy as np  # training-only dependencies (the `train` extra)
+    from gensim.models import Word2Vec
     from sklearn.cluster import KMeans
 
+    corpus = [[search_form(t) or t for t in tokens] for tokens in texts]
+    # One worker and a fixed hash make the vectors, hence the model, reproducible.
+    w2v = Word2Vec(corpus, vector_size=VECTOR_SIZE, window=5, min_count=MIN_COUNT, sg=1,
+                   workers=1, seed=SEED, epochs=10,
+                   hashfxn=lambda w: zlib.crc32(w.encode("utf-8")))
+    vectors = w2v.wv.vectors / np.linalg.norm(w2v.wv.vectors, axis=1, keepdims=True)
     labels = [KMeans(n_clusters=min(k, len(vectors)), n_init=1, random_state=SEED)
-              .fit(vectors).labels_ for k in sizes]
-    return [[int(level[i]) for level in labels] for i in range(len(vectors))]
-
-
-def mined_lists(corpus: Iterable[Sequence[str]]) -> dict[str, frozenset[str]]:
-    """Stems that follow a kind's heads at least MINED_MIN_COUNT times and MINED_MIN_SHARE of
-    the times they occur in `corpus` (folded token sequences of unlabelled news): «وزارة
-    الداخلية», «شركة أرامكو» → ORG; «الأمير مقرن» → PERS; «مدينة الطائف» → LOC. They become
-    the name lists `news_<kind>`."""
-    head_kind = {stem(search_form(w)): kind for kind, words in MINED_HEADS.items()
-                 for w in words.split()}
-    total: Counter[str] = Counter()
-    after: dict[str, Counter[str]] = {kind: Counter() for kind in MINED_HEADS}
-    stems_of: dict[str, str] = {}
-    for words in corpus:
-        stems = [stems_of.get(w) or stems_of.setdefault(w, stem(w)) for w in words]
-        total.update(stems)
-        for head, word in itertools.pairwise(stems):
-            if (kind := head_kind.get(head)) is not None and word not in head_kind:
-                after[kind][word] += 1
-    return {f"news_{kind}": frozenset(
-                w for w, n in counts.items() if n >= MINED_MIN_COUNT
-                and n >= MINED_MIN_SHARE * total[w] and len(w) >= MIN_STEM
-                and any(c.isalpha() for c in w))
-            for kind, counts in sorted(after.items())}
+              .fit(vectors).labels_
+              for k in CLUSTER_SIZES]
+    return {w: [int(level[i]) for level in labels] for i, w in enumerate(w2v.wv.index_to_key)}
 
 
 def entity_words(sentences: Iterable[Sentence]) -> dict[str, int]:
@@ -180,17 +126,11 @@ def entity_words(sentences: Iterable[Sentence]) -> dict[str, int]:
 
 
 def build_lexicon(sentences: Sequence[Sentence], gazet: Path, news: Path | None) -> Lexicon:
-    labelled = [tokens for tokens, _ in sentences]
-
-    def folded(texts: Iterable[Sequence[str]]) -> list[list[str]]:
-        return [[search_form(t) or t for t in tokens] for tokens in texts]
-
-    day = folded([*labelled, *(read_news(news, crawl=False) if news else ())])
-    words, vectors = word_vectors(day)
-    crawl = folded(read_news(news, crawl=True)) if news else day
-    return Lexicon(lists=read_lists(gazet) | mined_lists([*day[:len(labelled)], *crawl]),
-                   clusters=dict(zip(words, word_clusters(vectors), strict=True)),
-                   names=entity_words(sentences))
+    lists = read_lists(gazet)
+    texts: list[Sequence[str]] = [tokens for tokens, _ in sentences]
+    if news is not None:
+        texts += read_news(news)
+    return Lexicon(lists=lists, clusters=word_clusters(texts), names=entity_words(sentences))
 
 
 def train(sentences: Iterable[Sentence], lexicon: Lexicon, model_file: Path,
@@ -247,9 +187,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="the labelled sentences (CoNLL: token TAG)")
     ap.add_argument("--gazet", type=Path, default=SHARED / "ner" / "ANERGazet",
                     help="directory of Benajiba's name lists")
-    ap.add_argument("--news", type=lambda v: Path(v) if v else None, default=SHARED / "news",
-                    help="the SaudiNewsNet crawl (the day's JSONL, more/*.zip): unlabelled "
-                         "text for word clusters (the day) and mined names (all); '' for none")
+    ap.add_argument("--news", type=lambda v: Path(v) if v else None,
+                    default=SHARED / "news" / "saudinewsnet-2015-08-10.jsonl",
+                    help="unlabelled articles (JSONL with title, content) for word clusters; "
+                         "'' for none")
     ap.add_argument("--out", type=Path, default=DATA)
     args = ap.parse_args(argv)
     sentences = read_conll(args.data)
