@@ -57,7 +57,8 @@ class Lexicon:
     lists: Mapping[str, frozenset[str]] = field(default_factory=dict)  # kind -> folded stems
     clusters: Mapping[str, Sequence[int]] = field(default_factory=dict)  # folded word -> ids
     names: Mapping[str, int] = field(default_factory=dict)  # folded word -> times in a name
-    # Word -> its features, own and as a neighbour: most tokens of news are frequent words.
+    # Word -> its features, own and as a neighbour, for sentence_features (training: most
+    # tokens are frequent words); tagging keeps scores per word instead (ner_crf.Tagger).
     cache: dict[str, WordFeatures] = field(default_factory=dict, compare=False, repr=False)
 
 
