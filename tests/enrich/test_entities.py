@@ -124,7 +124,7 @@ def test_an_article_without_arabic_names() -> None:
 
 def test_packaged_model_is_small() -> None:
     sizes = {name: Path(str(DATA.joinpath(name))).stat().st_size for name in (MODEL, LEXICON)}
-    assert sum(sizes.values()) < 50 * 2**20, sizes
+    assert sum(sizes.values()) < 30 * 2**20, sizes
 
 
 def test_training_script_builds_a_model_that_tags(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """Named entities of an article: the CRF model on Arabic text, capitalised names in English.
 
-Arabic sentences are tagged with the packaged model (data/ner.crfsuite, trained by
-`make train-ner`); English paragraphs and photo captions get persons and organisations from
-capitalised word runs. Mentions are normalised (marks and tatweel removed, proclitics cut:
-«بالرقة» → «الرقة», «لبوتين» → «بوتين»), then made canonical (akhbar_enrich.canonical): one
-entry per entity with its id, canonical name and the article's spellings, junk left out.
+Arabic sentences are tagged with the packaged model (data/ner-crf.zip, trained by
+`make train-ner`, scored by ner_crf); English paragraphs and photo captions get persons and
+organisations from capitalised word runs. Mentions are normalised (marks and tatweel removed,
+proclitics cut: «بالرقة» → «الرقة», «لبوتين» → «بوتين»), then made canonical
+(akhbar_enrich.canonical): one entry per entity with its id, canonical name and the article's
+spellings, junk left out.
 """
 
 from __future__ import annotations
@@ -12,19 +13,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib.resources import as_file, files
 
-import pycrfsuite
-
 from akhbar.contract import Entities, EntityKind
 from akhbar.orthography import search_form
+from akhbar_enrich import ner_crf
 from akhbar_enrich.canonical import canonical
-from akhbar_enrich.ner_features import Lexicon, read_lexicon, sentence_features, tokenize
+from akhbar_enrich.ner_features import Lexicon, bio_spans, read_lexicon, tokenize
 from akhbar_enrich.places import lookup as place_lookup
 
-MODEL = "ner.crfsuite"
+MODEL = "ner-crf.zip"
 LEXICON = "ner-lexicon.json.gz"
 KINDS: dict[str, EntityKind] = {"PERS": "persons", "ORG": "organizations",
                                 "LOC": "locations", "MISC": "misc"}
@@ -34,34 +34,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?؟؛])\s+|\n+")
 MAX_TOKENS = 120
 MAX_NAME_CHARS = 200  # the contract's limit for a mention
 
-Span = tuple[int, int, str]  # start, end (exclusive), type
-
-
-def bio_spans(tags: Sequence[str]) -> list[Span]:
-    """Entities of a BIO tag sequence by the CoNLL rules: an I- after O or after another type
-    opens an entity, as B- does."""
-    spans: list[Span] = []
-    start, kind = -1, ""
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, t = tag.partition("-")
-        if start >= 0 and (prefix in ("O", "B") or t != kind):
-            spans.append((start, i, kind))
-            start = -1
-        if prefix != "O" and start < 0:
-            start, kind = i, t
-    return spans
-
-
 @cache
-def _model() -> tuple[pycrfsuite.Tagger, Lexicon]:
+def _model() -> tuple[ner_crf.Tagger, Lexicon]:
     """The packaged model and lexicon, loaded once per process."""
     data = files("akhbar_enrich").joinpath("data")
-    tagger = pycrfsuite.Tagger()
     with as_file(data.joinpath(MODEL)) as path:
-        tagger.open(str(path))
+        weights = ner_crf.load(path)
     with as_file(data.joinpath(LEXICON)) as path:
         lexicon = read_lexicon(path)
-    return tagger, lexicon
+    return ner_crf.Tagger(weights, lexicon), lexicon
 
 
 def sentences(text: str) -> list[list[str]]:
@@ -74,10 +55,10 @@ def sentences(text: str) -> list[list[str]]:
 
 def arabic_mentions(texts: Iterable[str]) -> list[tuple[str, list[str]]]:
     """(type, tokens) of every entity the model finds in `texts`."""
-    tagger, lexicon = _model()
+    tagger = _model()[0]
     found = []
-    for tokens in (s for text in texts for s in sentences(text)):
-        tags = tagger.tag(sentence_features(tokens, lexicon))
+    article = [s for text in texts for s in sentences(text)]
+    for tokens, tags in zip(article, tagger.tag_article(article), strict=True):
         found += [(kind, tokens[a:b]) for a, b, kind in bio_spans(tags)]
     return found
 

@@ -32,6 +32,24 @@ CACHE_WORDS = 200_000
 Features = dict[str, float | str]
 
 
+Span = tuple[int, int, str]  # start, end (exclusive), type
+
+
+def bio_spans(tags: Sequence[str]) -> list[Span]:
+    """Entities of a BIO tag sequence by the CoNLL rules: an I- after O or after another type
+    opens an entity, as B- does."""
+    spans: list[Span] = []
+    start, kind = -1, ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, t = tag.partition("-")
+        if start >= 0 and (prefix in ("O", "B") or t != kind):
+            spans.append((start, i, kind))
+            start = -1
+        if prefix != "O" and start < 0:
+            start, kind = i, t
+    return spans
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """What the model was trained with besides the words themselves (ner_training builds it)."""
@@ -39,7 +57,8 @@ class Lexicon:
     lists: Mapping[str, frozenset[str]] = field(default_factory=dict)  # kind -> folded stems
     clusters: Mapping[str, Sequence[int]] = field(default_factory=dict)  # folded word -> ids
     names: Mapping[str, int] = field(default_factory=dict)  # folded word -> times in a name
-    # Word -> its features, own and as a neighbour: most tokens of news are frequent words.
+    # Word -> its features, own and as a neighbour, for sentence_features (training: most
+    # tokens are frequent words); tagging keeps scores per word instead (ner_crf.Tagger).
     cache: dict[str, WordFeatures] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -95,9 +114,7 @@ class WordFeatures:
     as_neighbour: dict[int, Features]  # offset -> features it gives the word at that offset
 
 
-def _word(token: str, lex: Lexicon) -> WordFeatures:
-    if (hit := lex.cache.get(token)) is not None:
-        return hit
+def word_features(token: str, lex: Lexicon) -> WordFeatures:
     folded = search_form(token) or token
     own = _word_features(folded, token, lex)
     context = {k: v for k, v in own.items() if k in ("w", "stem", "shape")
@@ -107,31 +124,58 @@ def _word(token: str, lex: Lexicon) -> WordFeatures:
                         (context | clusters if abs(d) == 1 else context).items()}
                     for d in WINDOW}
     as_neighbour[-1]["-1:clitic"] = own["clitic"]
-    if len(lex.cache) >= CACHE_WORDS:
-        lex.cache.clear()
-    hit = lex.cache[token] = WordFeatures(own, str(own["stem"]), as_neighbour)
+    return WordFeatures(own, str(own["stem"]), as_neighbour)
+
+
+def _word(token: str, lex: Lexicon) -> WordFeatures:
+    if (hit := lex.cache.get(token)) is None:
+        if len(lex.cache) >= CACHE_WORDS:
+            lex.cache.clear()
+        hit = lex.cache[token] = word_features(token, lex)
     return hit
 
 
+# Stem bigrams: with the word before, with the word after.
+PAIR_BEFORE, PAIR_AFTER = "-1|0", "0|+1"
+
+
+def edge_features(i: int, n: int) -> Features:
+    """The bias, and where token `i` of `n` stands against the sentence's edges (all that
+    depends on its place only: up to the window's reach on either side)."""
+    f: Features = {"bias": 1.0}
+    if i == 0:
+        f["first"] = 1.0
+    for d in WINDOW:
+        if not 0 <= i + d < n:
+            f[f"{d}:edge"] = 1.0
+    return f
+
+
+def pair(left: str, right: str) -> str:
+    return f"{left}|{right}"
+
+
+def position_features(i: int, stems: Sequence[str]) -> Features:
+    """What the place of token `i` in its sentence adds: its edges and the stem bigrams."""
+    f = edge_features(i, len(stems))
+    if i > 0:
+        f[PAIR_BEFORE] = pair(stems[i - 1], stems[i])
+    if i < len(stems) - 1:
+        f[PAIR_AFTER] = pair(stems[i], stems[i + 1])
+    return f
+
+
 def sentence_features(tokens: Sequence[str], lex: Lexicon) -> list[Features]:
-    """One feature dict per token: the word's own features plus its neighbours'."""
+    """One feature dict per token: the word's own features, its neighbours' and its place."""
     words = [_word(t, lex) for t in tokens]
+    stems = [w.stem for w in words]
     out: list[Features] = []
     n = len(tokens)
     for i, w in enumerate(words):
-        f: Features = {"bias": 1.0, **w.own}
-        if i == 0:
-            f["first"] = 1.0
+        f: Features = {**w.own, **position_features(i, stems)}
         for d in WINDOW:
-            j = i + d
-            if 0 <= j < n:
-                f.update(words[j].as_neighbour[d])
-            else:
-                f[f"{d}:edge"] = 1.0
-        if i > 0:
-            f["-1|0"] = f"{words[i - 1].stem}|{w.stem}"
-        if i < n - 1:
-            f["0|+1"] = f"{w.stem}|{words[i + 1].stem}"
+            if 0 <= i + d < n:
+                f.update(words[i + d].as_neighbour[d])
         out.append(f)
     return out
 
