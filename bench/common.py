@@ -8,7 +8,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import psutil
 
 from akhbar.settings import Settings
-from akhbar.terminal import print_table  # noqa: F401 (the bench scripts import it from here)
+from akhbar.terminal import print_table, say  # noqa: F401 (the bench scripts import it from here)
 from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import Pipeline, RedisServer, Workers, wait_until
 
@@ -105,3 +106,19 @@ def tree_usage(pid: int) -> TreeUsage:
     tree = [parent, *parent.children(True)]
     rss = [p.memory_info().rss for p in tree]
     return TreeUsage(max(rss), sum(rss), sum(sum(p.cpu_times()[:2]) for p in tree))
+
+
+Report = dict[str, Any]
+
+
+def report_blocks(blocks: Iterable[tuple[str, Callable[[], Report]]],
+                  show: Callable[[str, Report], None], json_path: Path | None) -> None:
+    """Measure each named block in turn, print it as it is done, then write all to `json_path`."""
+    report = {}
+    for name, measure in blocks:
+        t0 = time.perf_counter()
+        report[name] = measure()
+        say(f"{name}: measured in {time.perf_counter() - t0:.1f} s")
+        show(name, report[name])
+    if json_path:
+        json_path.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -18,23 +18,22 @@ separator (- : ( )).
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import time
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import common
 import furniture
 
-from akhbar.contract import AUTHOR_SEP, Article, Source
+from akhbar.contract import AUTHOR_SEP, Article
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
-from akhbar.terminal import print_table, say
+from akhbar.terminal import print_table
 from akhbar_enrich.bylines import settle_byline
 from akhbar_enrich.places import geocode, lookup
-from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, record_article
 from akhbar_normalize.datelines import AGENCIES, BYLINE_OUTLETS, OUTLETS
 from akhbar_testkit.data import SHARED
 
@@ -59,14 +58,7 @@ def not_a_person(author: str) -> bool:
 
 
 def measure(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    options = RecordOptions(field_map=furniture.FIELD_MAP)
-    inbox = Source(name="inbox", kind="inbox")
-    articles = []
-    for row in rows:
-        try:
-            articles.append(record_article(mapped_fields(row, options)[0], inbox))
-        except FileRejected:
-            continue
+    articles = furniture.inbox_articles(rows)
     pipeline = InProcessPipeline(StageContext(Settings(route=["normalize"])))
     per: dict[str, Counter[str]] = defaultdict(Counter)
     odd: dict[str, Counter[str]] = defaultdict(Counter)
@@ -124,15 +116,11 @@ def main() -> None:
     ap.add_argument("--list", type=int, default=40, help="authors listed per day")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    report = {}
     developers_day = len(rows_of(DAY, 0))
-    for day in [DAY, *filter(None, (d.strip() for d in args.days.split(",")))]:
-        t0 = time.perf_counter()
-        report[day] = measure(rows_of(day, developers_day))
-        say(f"{day}: measured in {time.perf_counter() - t0:.1f} s")
-        print_report(day, report[day], args.list)
-    if args.json:
-        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    days = [DAY, *filter(None, (d.strip() for d in args.days.split(",")))]
+    common.report_blocks(
+        ((day, partial(lambda d: measure(rows_of(d, developers_day)), day)) for day in days),
+        lambda day, r: print_report(day, r, args.list), args.json)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from typing import Any
 import common
 import furniture
 
-from akhbar.contract import PARAGRAPH_SEP, Article, Source
+from akhbar.contract import PARAGRAPH_SEP, Article
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
@@ -39,20 +39,13 @@ from akhbar_enrich.canonical import RULES, canonical
 from akhbar_enrich.entities import raw_mentions
 from akhbar_enrich.language import languages
 from akhbar_enrich.stage import entity_texts
-from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, record_article
 
 KINDS = ("persons", "organizations", "locations", "misc")
 
 
 def normalized(path: Path) -> list[Article]:
-    options = RecordOptions(field_map=furniture.FIELD_MAP)
-    inbox = Source(name="inbox", kind="inbox")
-    articles = []
-    for row in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()):
-        try:
-            articles.append(record_article(mapped_fields(row, options)[0], inbox))
-        except FileRejected:
-            continue
+    articles = furniture.inbox_articles(
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
     pipeline = InProcessPipeline(StageContext(Settings(route=["normalize"])))
     return [Article.from_document(d)
             for d in pipeline.documents(iter(articles), lambda a, e: None)]

@@ -27,7 +27,7 @@ import sys
 import time
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -84,6 +84,19 @@ def raw_rows(days: str | None) -> Iterator[dict[str, Any]]:
             for name in z.namelist():
                 if name.endswith(".json"):
                     yield from json.loads(z.read(name))
+
+
+def inbox_articles(rows: Iterable[dict[str, Any]]) -> list[Article]:
+    """The rows as ingest reads them from an inbox file (a row it refuses is left out)."""
+    options = RecordOptions(field_map=FIELD_MAP)
+    inbox = Source(name="inbox", kind="inbox")
+    out = []
+    for row in rows:
+        try:
+            out.append(record_article(mapped_fields(row, options)[0], inbox))
+        except FileRejected:
+            continue
+    return out
 
 
 def normalized(rows: Iterator[dict[str, Any]], cold: bool

@@ -16,22 +16,21 @@ article's places.
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import time
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import common
 import furniture
 
-from akhbar.contract import Article, Mention, Place, Source
+from akhbar.contract import Article, Mention, Place
 from akhbar.orthography import search_form
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
-from akhbar.terminal import print_table, say
+from akhbar.terminal import print_table
 from akhbar_enrich.places import geocode
-from akhbar_ingest.formats import FileRejected, RecordOptions, mapped_fields, record_article
 from akhbar_testkit.data import SHARED
 
 DAY = "2015-08-10"
@@ -46,18 +45,6 @@ KINGDOM = re.compile(r"(?<!\w)[وف]?[بك]?(?:ال|لل)مملكه(?!\w)(?! (?:
 
 def reading(place: Place | None) -> str:
     return "—" if place is None else f"{place.label} ({place.kind} {place.country_code})"
-
-
-def articles_of(rows: list[dict[str, Any]]) -> list[Article]:
-    options = RecordOptions(field_map=furniture.FIELD_MAP)
-    inbox = Source(name="inbox", kind="inbox")
-    out = []
-    for row in rows:
-        try:
-            out.append(record_article(mapped_fields(row, options)[0], inbox))
-        except FileRejected:
-            continue
-    return out
 
 
 def measure(articles: list[Article], home: str | None) -> dict[str, Any]:
@@ -150,16 +137,13 @@ def main() -> None:
     rows = list(furniture.raw_rows(args.days or None))
     developers_day = sum(1 for _ in furniture.raw_rows(None))
     days = [d.strip() for d in args.days.split(",") if d.strip()]
-    report = {}
     # The crawl days come as one block after the developers' day: measured together.
-    for day, block in [(DAY, rows[:developers_day]), *([(",".join(days), rows[developers_day:])]
-                                                      if days else [])]:
-        t0 = time.perf_counter()
-        report[day] = measure(articles_of(block), args.home)
-        say(f"{day}: measured in {time.perf_counter() - t0:.1f} s")
-        print_report(day, report[day], args.list)
-    if args.json:
-        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    blocks = [(DAY, rows[:developers_day]), *([(",".join(days), rows[developers_day:])]
+                                              if days else [])]
+    common.report_blocks(
+        ((day, partial(lambda b: measure(furniture.inbox_articles(b), args.home), block))
+         for day, block in blocks),
+        lambda day, r: print_report(day, r, args.list), args.json)
 
 
 if __name__ == "__main__":
