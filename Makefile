@@ -13,7 +13,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: $(PROJECTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e shared $(SERVICES:%=-e services/%) \
+	$(BIN)/pip install --quiet -c constraints.txt -e "shared[embed]" $(SERVICES:%=-e services/%) \
 		-e tests/support -r requirements-dev.txt
 	touch $@
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from akhbar.embedding import FIELD
 
 # Stemmed fields carry the match; exact sub-fields only add to it (boosting them above the
 # stemmed ones made ranking mostly exact-match: nDCG@10 0.707 vs 0.799 in bench/search_quality).
@@ -30,3 +33,13 @@ def search_body(query: str, size: int = 10) -> dict[str, Any]:
                        "title": {"number_of_fragments": 0}},
         },
     }
+
+
+def knn_body(vector: Sequence[float], size: int = 10, *, num_candidates: int = 100,
+             filter_: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The approximate kNN search of `vector` against the articles' embedding field."""
+    knn: dict[str, Any] = {"field": FIELD, "query_vector": [float(x) for x in vector],
+                           "k": size, "num_candidates": max(num_candidates, size)}
+    if filter_ is not None:
+        knn["filter"] = filter_
+    return {"size": size, "_source": {"includes": SOURCE}, "knn": knn}
