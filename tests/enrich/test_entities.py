@@ -19,6 +19,7 @@ from akhbar_enrich.entities import (
     bio_spans,
     english_mentions,
     entities,
+    raw_mentions,
 )
 from akhbar_enrich.ner_features import read_lexicon
 from akhbar_enrich.stage import process
@@ -48,7 +49,7 @@ def test_bio_spans_follow_conll_rules(tags: list[str], spans: list[tuple[int, in
     ("بالرقة", "الرقة"), ("والحكومة", "الحكومة"), ("للبنك المركزي", "البنك المركزي"),
     ("لبوتين", "بوتين"), ("وبوتين", "بوتين"), ("وحمص", "حمص"), ("ودير الزور", "دير الزور"),
     ("لبنان", "لبنان"), ("بغداد", "بغداد"), ("بوتين", "بوتين"), ("كندا", "كندا"),
-    ("الرقة", "الرقة"), ("وليد المعلم", "وليد المعلم"),
+    ("الرقة", "الرقة"), ("وليد المعلم", "وليد المعلم"), ("لله", "الله"), ("ولله", "الله"),
 ])
 def test_proclitics_are_cut_from_names_only(mention: str, name: str) -> None:
     names = read_lexicon(Path(str(DATA.joinpath(LEXICON)))).names
@@ -57,6 +58,12 @@ def test_proclitics_are_cut_from_names_only(mention: str, name: str) -> None:
         return names.get(word, 0)
 
     assert " ".join(_strip_proclitics(mention.split(), known)) == name
+
+
+def test_the_pronoun_la_hu_is_no_name_beside_allah() -> None:
+    # «له» and «الله» share a stem: spreading the MISC name «الله» made «له» a name.
+    line = "والتصدي بكل حزم لجميع من تسول له نفسه العبث بأمن الوطن وحفظه الله"
+    assert raw_mentions([line], []) == [("misc", "الله")]
 
 
 def test_english_caption_names() -> None:

@@ -127,6 +127,7 @@ def _clean(token: str) -> str:
 
 
 _ARTICLE_CLITIC = re.compile(r"^([وف]?[بكل]?)ال..")
+_TO_GOD = re.compile(r"^[وف]?لله$")  # ل + الله is written «لله», never «لالله»
 _BARE_CLITICS = ("وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك")
 
 
@@ -134,7 +135,7 @@ def _strip_proclitics(tokens: list[str], known: Callable[[str], int]) -> list[st
     """A mention without the conjunction or preposition written onto its first word.
 
     Before the article the cut is always right (بالرقة, والحكومة → الرقة, الحكومة; للبنك →
-    البنك). A bare conjunction (و ف) is cut when what remains is a known name or a place
+    البنك; لله → الله). A bare conjunction (و ف) is cut when what remains is a known name or a place
     (وحمص, ودير الزور); a bare preposition (ب ل ك) only when what remains is the more frequent
     name (لبوتين → بوتين, but لبنان and بغداد stay). `known`: times a word stands in a name.
     """
@@ -142,6 +143,8 @@ def _strip_proclitics(tokens: list[str], known: Callable[[str], int]) -> list[st
     folded = search_form(word)
     if len(folded) != len(word):  # not aligned with its folded form: leave it as it is
         return tokens
+    if _TO_GOD.match(folded):
+        return ["الله", *rest_tokens]
     if folded.startswith("لل") and len(folded) >= 4:
         return ["ال" + word[2:], *rest_tokens]
     if (m := _ARTICLE_CLITIC.match(folded)) and m[1]:
