@@ -141,9 +141,11 @@ def _fold(word: str) -> str:
 
 def name_key(words: Iterable[str], *, whole: bool = False) -> tuple[str, ...]:
     """The key of a name: folded, ابن → بن, عبد/أبو joined to the next word, and after a
-    nasab no آل family name and no grandfathers («محمد بن نايف بن عبدالعزيز آل سعود» →
-    «محمد بن نايف»; «عبدالله بن محمد بن أحمد العنقري» → «عبدالله بن محمد العنقري»); with
-    `whole`, all its parts."""
+    nasab no آل family name and no grandfathers before a family name or surname («محمد بن
+    نايف بن عبدالعزيز آل سعود» → «محمد بن نايف»; «عبدالله بن محمد بن أحمد العنقري» →
+    «عبدالله بن محمد العنقري»). A chain that ends on a grandfather keeps it: «عبدالله بن صالح
+    بن جمعة» and «عبدالله بن صالح بن عبدالرحمن» are two men (the alias table joins «محمد بن
+    نايف» to «محمد بن نايف بن عبدالعزيز»). With `whole`, all its parts."""
     folded = [_fold(w) for w in words]
     out: list[str] = []
     for w in filter(None, folded):
@@ -159,7 +161,7 @@ def name_key(words: Iterable[str], *, whole: bool = False) -> tuple[str, ...]:
     if "ال" in out[first:]:
         out = out[:out.index("ال", first)]
     rest = out[first + 2:]
-    while rest[:1] == ["بن"]:  # grandfathers
+    while rest[:1] == ["بن"] and rest[2:]:  # grandfathers, before a surname or family name
         rest = rest[2:]
     return tuple(out[:first + 2] + rest)
 
