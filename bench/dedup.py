@@ -35,13 +35,14 @@ import statistics
 import sys
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from akhbar.contract import Article, Source
+from akhbar.contract import Article, ContractError, Source
 from akhbar.settings import Settings
 from akhbar.stages import StageContext
 from akhbar_enrich.stage import assign
@@ -53,6 +54,7 @@ from akhbar_testkit.harness import RedisServer
 REPO = Path(__file__).resolve().parents[1]
 
 NEWS = REPO.parent / "shared" / "data" / "news" / "saudinewsnet-2015-08-10.jsonl"
+CRAWL = REPO.parent / "shared" / "data" / "news" / "more"
 LABELS = REPO / "bench" / "story_pairs.tsv"
 EVENTS = REPO / "bench" / "story_clusters.tsv"
 LARGEST = 30
@@ -91,19 +93,44 @@ def load_articles(path: Path = NEWS) -> tuple[list[tuple[int, Article]], list[in
     """(SaudiNewsNet id, normalised article) by date_extracted then id; ids ingest rejects."""
     rows = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()),
                   key=lambda r: (r["date_extracted"], r["id"]))
-    settings, inbox = Settings(), Source(name="inbox", kind="inbox")
-    normalize = normalize_stage(StageContext(settings))  # as `akhbar process`: furniture learnt
-    articles, rejected = [], []
-    for r in rows:
+    normalized = normalize_records([record(r) for r in rows])
+    return ([(r["id"], a) for r, a in zip(rows, normalized, strict=True) if a is not None],
+            [r["id"] for r, a in zip(rows, normalized, strict=True) if a is None])
+
+
+def record(row: dict[str, Any]) -> dict[str, Any]:
+    """A SaudiNewsNet row as an inbox record."""
+    return {"title": row["title"], "body": row["content"], "url": row["url"],
+            "published_at": row["date_extracted"], "source": row["source"]}
+
+
+def crawl_records(days: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The crawl days of ../shared/data/news/more (the latest `days` of them, all by default)
+    as inbox records in time order (the first `limit`)."""
+    zips = sorted(CRAWL.glob("*.zip"))
+    if not zips:
+        raise SystemExit(f"{CRAWL} holds no crawl days: the benchmark needs ../shared/data/news")
+    rows = []
+    for path in zips if days is None else zips[len(zips) - days:]:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                rows += json.loads(z.read(name))
+    rows.sort(key=lambda r: (r["date_extracted"], r["url"]))
+    return [record(r) for r in rows[:limit]]
+
+
+def normalize_records(records: list[dict[str, Any]]) -> list[Article | None]:
+    """Each record through ingest's reader and the normalize stage (as `akhbar process` runs
+    them: outlet furniture removed); None where either refuses it."""
+    normalize = normalize_stage(StageContext(Settings()))
+    inbox = Source(name="inbox", kind="inbox")
+    out: list[Article | None] = []
+    for r in records:
         try:
-            article = record_article({"title": r["title"], "body": r["content"], "url": r["url"],
-                                      "published_at": r["date_extracted"], "source": r["source"]},
-                                     inbox)
-        except FileRejected:  # no title and no body: ingest refuses it too
-            rejected.append(r["id"])
-            continue
-        articles.append((r["id"], normalize(article)))
-    return articles, rejected
+            out.append(normalize(record_article(r, inbox)))
+        except (FileRejected, ContractError):  # no title and no body, or over a limit
+            out.append(None)
+    return out
 
 
 def later_round(article: Article, k: int) -> Article:
@@ -199,7 +226,10 @@ def cost(seconds: list[float]) -> dict[str, Any]:
 
 
 def measure(store: SimilarityStore, articles: list[tuple[int, Article]], pairs: list[Pair],
-            events: dict[int, frozenset[str]], rounds: int) -> dict[str, Any]:
+            events: dict[int, frozenset[str]], rounds: int, before: list[Article]
+            ) -> dict[str, Any]:
+    for article in before:  # earlier days: the store as a running pipeline has it
+        assign(article, store)
     assigned, seconds = run(store, [a for _, a in articles], rounds)
     ids = {sid: a.id for sid, a in articles}
     stories = Counter(s for s, _ in assigned.values())
@@ -243,6 +273,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--store", choices=["memory", "redis", "both"], default="both")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--after-days", type=int, default=0, metavar="N",
+                    help="assign the N latest crawl days first (../shared/data/news/more), "
+                         "so the day meets the stories of the days before it")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if not NEWS.exists():
@@ -253,17 +286,21 @@ def main() -> None:
     print(f"{len(articles)} articles in order of date_extracted, then id "
           f"({len(rejected)} refused by ingest: ids {rejected}); {len(pairs)} labelled pairs "
           f"({dict(Counter(p.label for p in pairs))}); {args.rounds} round(s)")
+    before = [a for a in normalize_records(crawl_records(args.after_days))
+              if a is not None] if args.after_days else []
+    if before:
+        print(f"after {len(before)} articles of the {args.after_days} crawl day(s) before it")
     results: dict[str, Any] = {"order": "date_extracted, id", "rejected": rejected,
-                               "rounds": args.rounds}
+                               "rounds": args.rounds, "after_articles": len(before)}
     if args.store in ("memory", "both"):
-        results["memory"] = measure(MemoryStore(), articles, pairs, events, args.rounds)
+        results["memory"] = measure(MemoryStore(), articles, pairs, events, args.rounds, before)
         print_report("MemoryStore", results["memory"])
     if args.store in ("redis", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             server = RedisServer(Path(tmp))
             try:
                 store = RedisStore(server.client, Settings().story_state_ttl_s)
-                results["redis"] = measure(store, articles, pairs, events, args.rounds)
+                results["redis"] = measure(store, articles, pairs, events, args.rounds, before)
             finally:
                 server.stop()
         print_report("RedisStore", results["redis"])

@@ -31,7 +31,6 @@ import statistics
 import tempfile
 import threading
 import time
-import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -48,25 +47,9 @@ from akhbar_ingest.formats import FileRejected, record_article
 from akhbar_testkit.es_double import ElasticsearchDouble
 from akhbar_testkit.harness import Pipeline
 
-CRAWL = common.REPO.parent / "shared" / "data" / "news" / "more"
 SEQ = "akhbar:similarity:seq"  # enrich's commit counter (akhbar_enrich.store.RedisStore)
 SIMILARITY_KEYS = "akhbar:similarity:"
 MB = 2**20
-
-
-def crawl_records(folder: Path, limit: int | None) -> list[dict[str, Any]]:
-    """The crawl days as inbox records, in time order (the first `limit`)."""
-    zips = sorted(folder.glob("*.zip"))
-    if not zips:
-        raise SystemExit(f"{folder} holds no crawl days: the benchmark needs ../shared/data/news")
-    rows = []
-    for path in zips:
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                rows += json.loads(z.read(name))
-    rows.sort(key=lambda r: (r["date_extracted"], r["url"]))
-    return [{"title": r["title"], "body": r["content"], "url": r["url"],
-             "published_at": r["date_extracted"], "source": r["source"]} for r in rows[:limit]]
 
 
 def day_records(path: Path) -> tuple[list[dict[str, Any]], dict[int, str]]:
@@ -74,8 +57,7 @@ def day_records(path: Path) -> tuple[list[dict[str, Any]], dict[int, str]]:
     article id for the rows ingest accepts."""
     rows = sorted((json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()),
                   key=lambda r: (r["date_extracted"], r["id"]))
-    records = [{"title": r["title"], "body": r["content"], "url": r["url"],
-                "published_at": r["date_extracted"], "source": r["source"]} for r in rows]
+    records = [dedup.record(r) for r in rows]
     ids = {r["id"]: i for r, rec in zip(rows, records, strict=True)
            if (i := article_id(rec)) is not None}
     return records, ids
@@ -281,7 +263,7 @@ def main() -> None:
     if args.report:
         report(json.loads(args.report.read_text()))
         return
-    crawl = crawl_records(CRAWL, args.limit)
+    crawl = dedup.crawl_records(limit=args.limit)
     day, ids = day_records(args.news)
     print(f"{len(crawl)} crawl articles, then the day's {len(day)}; blocks of {args.block}")
     with tempfile.TemporaryDirectory() as tmp:

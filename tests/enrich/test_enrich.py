@@ -30,7 +30,7 @@ from akhbar_enrich.similarity import (
     same_subject,
     title_words,
 )
-from akhbar_enrich.stage import assign, make, process
+from akhbar_enrich.stage import STORY_SPAN_S, assign, make, process
 from akhbar_enrich.store import (
     MATCH_WINDOW_S,
     Commit,
@@ -285,16 +285,34 @@ def test_time_window(articles: dict[str, Article], new_store: Callable[..., Simi
         assert assign(later, store) == ((story, base.id) if copy else (later.id, None)), key
 
 
+def test_a_story_spans_a_day_from_its_first_report(
+        articles: dict[str, Article], new_store: Callable[..., SimilarityStore]) -> None:
+    """Reports of one event (the Putin–Hollande seeds) join its story within STORY_SPAN_S of
+    the story's first report; a later one opens a new story, though it resembles a member that
+    joined in time: stories do not chain from day to day."""
+    store, span, hour = new_store(), timedelta(seconds=STORY_SPAN_S), timedelta(hours=1)
+
+    def at(seed: str, key: str, delta: timedelta) -> Article:
+        return copy_of(articles[seed], key, url=f"https://paper.example/{key}",
+                       published_at=T0 + delta, ingested_at=T0 + delta)
+
+    first = at("001", "a", timedelta(0))
+    assert assign(first, store) == (first.id, None)
+    assert assign(at("002", "b", span - hour), store) == (first.id, None)
+    late = at("004", "c", span + hour)
+    assert assign(late, store) == (late.id, None)
+
+
 def test_band_keeps_only_its_most_recent_members(
         new_store: Callable[..., SimilarityStore]) -> None:
     store = new_store(band_cap=3)
     feats = features("عنوان", "نص قصير جدا")
     ids = [f"{n:032x}" for n in range(6)]
     for n, i in enumerate(ids):
-        assert store.commit(i, Known(i, None, 1000.0 + n, feats), ["0:ab", "1:cd"], None,
-                            None).status == "stored"
+        known = Known(i, None, 1000.0 + n, 1000.0 + n, feats)
+        assert store.commit(i, known, ["0:ab", "1:cd"], None, None).status == "stored"
     old = "f" * 32  # older than every member: kept out at once
-    store.commit(old, Known(old, None, 900.0, feats), ["0:ab"], None, None)
+    store.commit(old, Known(old, None, 900.0, 900.0, feats), ["0:ab"], None, None)
     found = store.lookup("e" * 32, ["0:ab", "1:cd"], 1000.0, None, limit=10)
     assert sorted(found.candidates) == ids[3:]
     if isinstance(store, RedisStore):

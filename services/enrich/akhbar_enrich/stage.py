@@ -36,6 +36,12 @@ MAX_CANDIDATES = 20
 # Commits refused because a similar article was committed meanwhile, before storing regardless:
 # each retry needs a new arrival within one round trip, so more than a few means a stampede.
 MAX_COMMIT_ATTEMPTS = 4
+# A story is the reports of one event within a day of its first: an article joins no story
+# opened earlier, or stories chain from day to day through articles that each resemble the
+# next. The day's labelled pairs after three crawl days (bench/dedup.py --after-days 3), story
+# P / R: 0.742 / 0.806 without the span, 0.847 / 0.789 with it (0.791 / 0.823 the day alone).
+# A later report of the event opens a new story.
+STORY_SPAN_S = 24 * 3600
 
 
 def make(ctx: StageContext) -> ProcessFn:
@@ -82,9 +88,10 @@ def assign(a: Article, store: SimilarityStore) -> Decision:
     since = found.seq
     known = dict(found.candidates)
     for attempt in range(MAX_COMMIT_ATTEMPTS):
-        decision = decide(a.id, feats, known, found.page_owner)
+        decision = decide(a.id, feats, at, known, found.page_owner)
+        story_at = next((k.story_at for k in known.values() if k.story_id == decision[0]), at)
         last = attempt == MAX_COMMIT_ATTEMPTS - 1
-        result = store.commit(a.id, Known(*decision, at, feats), bands, page,
+        result = store.commit(a.id, Known(*decision, at, story_at, feats), bands, page,
                               None if last else since)
         if result.status != "moved":
             break
@@ -93,10 +100,11 @@ def assign(a: Article, store: SimilarityStore) -> Decision:
     return result.seen or decision  # seen: a redelivery of this article was stored meanwhile
 
 
-def decide(article_id: str, feats: Features, known: dict[str, Known],
+def decide(article_id: str, feats: Features, at: float, known: dict[str, Known],
            page_owner: str | None) -> Decision:
-    """(story_id, duplicate_of) of an article given the known articles it is compared with:
-    a copy of the same page, else of the closest duplicate, else in the closest story."""
+    """(story_id, duplicate_of) of an article at time `at` given the known articles it is
+    compared with: a copy of the same page, else of the closest duplicate (in its story), else
+    in the closest story opened within STORY_SPAN_S."""
     if page_owner in known:
         return _copy_of(page_owner, known[page_owner])
     copies = [(jaccard(feats.dup, k.features.dup), i) for i, k in known.items()
@@ -105,7 +113,7 @@ def decide(article_id: str, feats: Features, known: dict[str, Known],
         best = max(copies)[1]
         return _copy_of(best, known[best])
     stories = [(jaccard(feats.story, k.features.story), i) for i, k in known.items()
-               if same_story(feats, k.features)]
+               if k.story_at >= at - STORY_SPAN_S and same_story(feats, k.features)]
     return (known[max(stories)[1]].story_id if stories else article_id), None
 
 

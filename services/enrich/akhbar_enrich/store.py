@@ -33,7 +33,7 @@ from akhbar_enrich.similarity import Features
 
 FEATURE_DTYPE = np.uint64
 FEATURE_FIELDS = ("feat:dup", "feat:story", "feat:subject", "feat:scope")
-DOC_FIELDS = ("story_id", "duplicate_of", "at", *FEATURE_FIELDS)  # as _LOOKUP returns them
+DOC_FIELDS = ("story_id", "duplicate_of", "at", "story_at", *FEATURE_FIELDS)  # as _LOOKUP returns
 # Copies of a dispatch arrive within hours; three days also covers next-day republication and
 # papers that print yesterday's agency copy, while unrelated years-apart texts (anniversaries,
 # recurring formats) are never matched.
@@ -79,7 +79,8 @@ return out
 """.replace("FIELDS", ", ".join(f"'{f}'" for f in DOC_FIELDS))
 # ARGV: doc key; article id; sequence seen at lookup ('' = store regardless); band keys; time;
 # lowest and highest time; page key ('' if none); ttl; band cap; sequence key; recent key;
-# recent cap; story id; duplicate of ('' if none); dup, story, subject and scope features.
+# recent cap; story id; duplicate of ('' if none); story start; dup, story, subject and scope
+# features.
 # Returns {'known', story id, duplicate of} | {'moved', sequence, arrival ids…} |
 # {'stored', sequence}.
 _COMMIT = """
@@ -98,8 +99,8 @@ if ARGV[3] ~= '' and seq > tonumber(ARGV[3]) then
   if #out > 2 then return out end
 end
 redis.call('HSET', ARGV[1], 'story_id', ARGV[14], 'duplicate_of', ARGV[15], 'at', ARGV[5],
-           'feat:dup', ARGV[16], 'feat:story', ARGV[17], 'feat:subject', ARGV[18],
-           'feat:scope', ARGV[19])
+           'story_at', ARGV[16], 'feat:dup', ARGV[17], 'feat:story', ARGV[18],
+           'feat:subject', ARGV[19], 'feat:scope', ARGV[20])
 redis.call('EXPIRE', ARGV[1], ARGV[9])
 for key in string.gmatch(ARGV[4], '%S+') do
   redis.call('ZADD', key, ARGV[5], ARGV[2])
@@ -121,6 +122,7 @@ class Known:
     story_id: str
     duplicate_of: str | None
     at: float  # reference time, epoch seconds (Article.timestamp())
+    story_at: float  # reference time of the story's first article
     features: Features
 
 
@@ -258,7 +260,7 @@ class RedisStore:
             self._bands(bands), known.at, known.at - self.window, known.at + self.window,
             self._page(page), self.ttl, self.cap, f"{self.prefix}:seq",
             f"{self.prefix}:recent", RECENT_CAP, known.story_id, known.duplicate_of or "",
-            *(f.astype(FEATURE_DTYPE).tobytes() for f in (
+            known.story_at, *(f.astype(FEATURE_DTYPE).tobytes() for f in (
                 known.features.dup, known.features.story, known.features.subject,
                 known.features.scope))])
         if status == b"known":
@@ -270,10 +272,11 @@ class RedisStore:
 def _known(docs: Iterable[tuple[str, Sequence[Any]]]) -> dict[str, Known]:
     """The stored state of each id from its DOC_FIELDS (all nil once expired: left out)."""
     out = {}
-    for i, (story, dup, at, *feats) in docs:
+    for i, (story, dup, at, story_at, *feats) in docs:
         if story is not None:
-            # A field missing (stored before it existed) reads as empty: no constraint.
-            out[i] = Known(*_decision(story, dup), float(at),
+            # A field missing (stored before it existed) reads as empty: no constraint; a
+            # missing story start as the article's own time.
+            out[i] = Known(*_decision(story, dup), float(at), float(story_at or at),
                            Features(*(np.frombuffer(f or b"", dtype=FEATURE_DTYPE) for f in feats)))
     return out
 
