@@ -42,6 +42,12 @@ def passages(texts: Sequence[str], threads: int = 1) -> np.ndarray:
     return vectors
 
 
+def token_count(text: str, threads: int = 1) -> int:
+    """Tokens the model reads for `text` as a passage, its prefix and special tokens included
+    (a longer text is not cut but encoded in several 512-token windows, at their cost)."""
+    return int(_model(threads).token_count(text))
+
+
 def query(text: str, threads: int = 1) -> np.ndarray:
     """The L2-normalised float32 vector (DIMS,) of a search query ("query: " prefix)."""
     vector: np.ndarray = _model(threads).query(text)
