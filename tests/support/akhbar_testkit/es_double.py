@@ -172,7 +172,8 @@ class ElasticsearchDouble:
         self.doc_index[doc_id] = self.aliases.get(target, target)
         self.indices.add(self.doc_index[doc_id])  # as Elasticsearch auto-creates it
         self.copies.setdefault(doc_id, set()).add(self.doc_index[doc_id])
-        return {"index": {"_id": doc_id, "status": 201 if created else 200,
+        return {"index": {"_id": doc_id, "_index": self.doc_index[doc_id],
+                          "status": 201 if created else 200,
                           "result": "created" if created else "updated"}}
 
     def _bulk_status(self) -> int | None:
