@@ -203,13 +203,15 @@ def test_expected_services_exist(services: dict) -> None:
     assert not missing, f"missing services: {sorted(missing)}"
 
 
-def test_the_stages_are_ingest_and_the_default_route() -> None:
-    """The folders of services/ (STAGES above) are the stages `akhbar run` and the tests run."""
+def test_the_stages_are_ingest_the_default_route_and_embed() -> None:
+    """The folders of services/ (STAGES above) are the stages `akhbar run` and the tests run:
+    ingest, the default route, and embed, which follows index when AKHBAR_ROUTE names it."""
     from akhbar.queues import INGEST
     from akhbar.settings import Settings
 
     default_route = Settings.model_fields["route"].default
-    assert set(STAGES) == {INGEST, *default_route} >= {"ingest", "normalize", "enrich", "index"}
+    assert set(STAGES) == {INGEST, *default_route, "embed"} >= {"ingest", "normalize",
+                                                                 "enrich", "index"}
 
 
 def test_images_are_pinned(services: dict) -> None:
@@ -262,7 +264,7 @@ def test_built_services_are_the_stages_built_from_the_one_dockerfile(compose: di
         assert svc.get("image") in (None, f"akhbar/{name}:dev"), f"{name}: {svc.get('image')!r}"
         assert svc.get("pull_policy") == "never", f"{name}: our images must never be pulled"
         assert "command" not in svc, f"{name}: the image's command runs the stage"
-        own = {"build", "image", "volumes", "depends_on"}
+        own = {"build", "image", "volumes", "depends_on", "healthcheck"}
         assert {k: v for k, v in svc.items() if k not in own} == \
             {k: v for k, v in block.items() if k not in own}, f"{name}: not the stage block"
 
@@ -299,6 +301,7 @@ def test_dependency_order(services: dict) -> None:
     for name in (*STAGES, "watcher", "beat", "flower"):
         assert condition(name, "redis") == "service_healthy", name
     assert condition("index", "elasticsearch") == "service_healthy"  # not on Kibana's health
+    assert condition("embed", "elasticsearch") == "service_healthy"
     assert condition("setup", "elasticsearch") == "service_healthy"
     assert condition("setup", "kibana") == "service_healthy"
     assert condition("kibana", "elasticsearch") == "service_healthy"
@@ -323,7 +326,8 @@ def test_published_ports_are_loopback_only(services: dict) -> None:
 
 
 # The stages with a Celery app of their own; every other runs the generic stage app.
-OWN_WORKER_APPS = {"ingest": "akhbar_ingest.tasks", "index": "akhbar_index.tasks"}
+OWN_WORKER_APPS = {"ingest": "akhbar_ingest.tasks", "index": "akhbar_index.tasks",
+                   "embed": "akhbar_embed.tasks"}
 
 
 @pytest.mark.parametrize("stage", STAGES)

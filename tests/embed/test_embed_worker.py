@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from redis import Redis
 
@@ -106,6 +107,9 @@ def test_indexing_does_not_wait_for_embed_and_the_vectors_come_after(
     wait_until(lambda: with_vectors(es) == ids, 120, f"the vectors written\n{workers.logs()}")
     assert all(len(es.docs[i][FIELD]) == DIMS for i in ids)
     assert not redis_server.client.llen("akhbar:dlq:embed")
+    # The model ran at a lower CPU priority than the keyword stages (AKHBAR_EMBED_NICE).
+    main = psutil.Process(workers.procs["embed"].pid)
+    assert [p.nice() - main.nice() for p in main.children()] == [Settings().embed_nice]
 
 
 def all_queued(redis_server: RedisServer) -> list[dict[str, Any]]:
