@@ -33,7 +33,7 @@ class Settings(BaseSettings):
 
     # Stage order after ingest: inserting a stage is one entry here plus its worker. Stages
     # after `index` (`embed`) take the documents index wrote and never hold it back.
-    route: Annotated[list[str], NoDecode] = ["normalize", "enrich", "index"]
+    route: Annotated[list[str], NoDecode] = ["normalize", "enrich", "index", "embed"]
 
     log_level: str = "INFO"  # of the watcher and setup processes (workers: celery --loglevel)
     redis_url: str = "redis://localhost:6379/0"

@@ -132,4 +132,5 @@ def test_run_starts_the_embed_worker_when_the_route_has_it(tmp_path: Path) -> No
     argv = children["embed"]
     assert argv[argv.index("-A") + 1] == "akhbar_embed.tasks"
     assert argv[argv.index("-Q") + 1] == "embed"
-    assert "embed" not in {c.name for c in plan(Settings(), {}, tmp_path)}
+    keyword_only = Settings(route=["normalize", "enrich", "index"])
+    assert "embed" not in {c.name for c in plan(keyword_only, {}, tmp_path)}
