@@ -1,9 +1,10 @@
 """Does int8 quantisation of the stored vectors (the template's `int8_hnsw`) lose retrieval
 quality? Exact search on XQuAD-R Arabic (../shared/data/ir/xquad-r-ar) with the float vectors
-and with the same vectors scalar-quantised as Lucene's int8 format does (per-dimension-free
-linear quantisation to 0..127 between the lower and upper quantiles of all values at
-Elasticsearch's default confidence interval 1 - 1/(dims + 1)), the query vector staying float.
-HNSW's approximation is not in the comparison: only what quantisation changes.
+and with the same vectors scalar-quantised roughly as Lucene's int8 format does (one linear
+scale to 0..127 for all dimensions, between the lower and upper quantiles of all values at
+Elasticsearch's default confidence interval 1 - 1/(dims + 1); Lucene's per-vector score
+corrections are left out, so this errs on the pessimistic side), the query vector staying
+float. HNSW's approximation is not in the comparison: only what quantisation changes.
 
     .venv/bin/python bench/vector_quantization.py [--queries queries.en.tsv]
 
