@@ -69,7 +69,7 @@ def main() -> None:
             totals[name][0] += ndcg
             totals[name][1] += recall
             tops.append(ranking[0])
-        top_differs += tops[0] != tops[1]
+        top_differs += int(tops[0] != tops[1])
     print(json.dumps({"queries": args.queries, "n": len(asked), **{
         name: {"ndcg@10": round(t[0] / len(asked), 4), "r@100": round(t[1] / len(asked), 4)}
         for name, t in totals.items()}, "top_hit_differs": top_differs}))

@@ -150,9 +150,15 @@ def test_a_document_embed_cannot_take_is_dead_lettered_and_stays_searchable(
     wait_until(lambda: all(es.docs[i].get(FAILED_FIELD) for i in dead), 30, "the markers")
     doc = es.docs[refused]
     assert doc["title"] == batch[1]["article"]["title"] and FIELD not in doc
-    # Marked: the catch-up never takes them again.
+    # Marked: the catch-up never takes them again, however old they get.
+    workers.stop()
+    for d in es.docs.values():
+        d["ingested_at"] = "2026-01-01T00:00:00+00:00"
     s = Settings(es_url=es.url, redis_url=redis_server.url)
-    assert catch_up(make_app("akhbar_test", s), s, r) == 0
+    app = make_app("akhbar_test", s)
+    assert catch_up(app, s, r) == 0
+    del es.docs[refused][FAILED_FIELD]
+    assert catch_up(app, s, r) == 1
 
 
 def test_documents_without_a_vector_are_caught_up(
@@ -161,7 +167,8 @@ def test_documents_without_a_vector_are_caught_up(
     worker finds them in the index while its queue is empty."""
     s = Settings(es_url=es.url)
     setup_elasticsearch(make_client(s), s)
-    docs = [article(n).document() for n in range(30)]
+    docs = [{**article(n).document(), "ingested_at": "2026-01-01T00:00:00+00:00"}
+            for n in range(30)]
     BulkWriter(make_client(s), s).write(docs)
     workers.start_stage("embed", env={"AKHBAR_EMBED_CATCHUP_BATCH": "8"})
     wait_until(lambda: with_vectors(es) == {d["id"] for d in docs}, 180,

@@ -7,13 +7,14 @@ Redis."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis import Redis
 
-from akhbar.contract import Indexed
+from akhbar.contract import Indexed, utcnow
 from akhbar.embedding import DIMS, FAILED_FIELD, FIELD, SIMILAR_FIELD
 from akhbar.es import make_client
 from akhbar.queues import make_app
@@ -122,7 +123,9 @@ def test_process_embed_adds_vectors_in_process(seed_docs: list[dict[str, Any]]) 
 def test_catch_up_queues_the_documents_without_a_vector_once(
         double: ElasticsearchDouble, seed_docs: list[dict[str, Any]], redis_db: Redis,
         redis_server: RedisServer) -> None:
-    jobs = indexed(double, seed_docs)
+    hour_ago = (utcnow() - timedelta(hours=1)).isoformat()
+    jobs = indexed(double, [{**d, "ingested_at": hour_ago} for d in seed_docs])
+    fresh = indexed(double, [{**seed_docs[0], "id": "e" * 32}])  # its embed job is under way
     embedder(double).run(jobs[:1])  # one has its vector already
     double.docs[jobs[1].id][FAILED_FIELD] = "given up"  # one was dead-lettered
     s = Settings(es_url=double.url, redis_url=redis_server.url, embed_catchup_batch=2)
@@ -131,7 +134,7 @@ def test_catch_up_queues_the_documents_without_a_vector_once(
     queued = redis_server.queued(STAGE)
     assert len(queued) == 1 and all(j["catch_up"] for j in queued[0]["jobs"])
     left = {j.id for j in jobs[2:]}
-    assert {j["id"] for j in queued[0]["jobs"]} <= left
+    assert {j["id"] for j in queued[0]["jobs"]} <= left and fresh[0].id not in left
     assert catch_up(app, s, redis_db) == 0  # the queue is not empty
     redis_db.delete(STAGE)
     assert catch_up(app, s, redis_db) == 0  # the first catch-up is still in flight

@@ -52,9 +52,18 @@ def failure_update(index: str, doc_id: str, reason: str) -> list[dict[str, Any]]
             {"doc": {FAILED_FIELD: reason[:1000]}}]
 
 
+# The catch-up leaves alone what arrived this recently: index has sent it to the embed queue,
+# where a worker may hold it (prefetched, in a batch) while the queue looks empty; taking it
+# too would embed it twice.
+CATCH_UP_MIN_AGE = "now-1m"
+
+
 def catch_up_body(size: int) -> dict[str, Any]:
-    """The newest documents still without a vector: what an idle embed worker takes."""
-    return {"size": size, "_source": False, "query": missing_query(),
+    """The newest documents still without a vector, past CATCH_UP_MIN_AGE: what an idle embed
+    worker takes."""
+    query = missing_query()
+    query["bool"]["filter"] = [{"range": {"ingested_at": {"lte": CATCH_UP_MIN_AGE}}}]
+    return {"size": size, "_source": False, "query": query,
             "sort": [{"ingested_at": {"order": "desc", "unmapped_type": "date"}}]}
 
 

@@ -4,11 +4,11 @@ It answers the few endpoints the index and embed stages call, records every `_bu
 keeps the documents by id, and can be told to fail. For the embed stage it applies `_bulk`
 `update` actions (a partial `doc`, to the document in the index named), answers `_mget`,
 `_count`, `_msearch`, a mapping update, and searches whose query is made of `ids`, `term`,
-`exists` and `bool` (other queries match every document, with no relevance) or a `knn` (exact
-dot products, its filter applied); `sort` is ignored. It is evidence of what the pipeline
-*sends*, never that Elasticsearch would accept it (request bodies are checked against the
-official API specification in test_es_requests.py, and against a real cluster when
-AKHBAR_ES_URL is set).
+`exists`, a `range` of dates up to `now-<n>s|m` and `bool` (other queries match every document,
+with no relevance) or a `knn` (exact dot products, its filter applied); `sort` is ignored.
+It is evidence of what the pipeline *sends*, never that Elasticsearch would accept it (request
+bodies are checked against the official API specification in test_es_requests.py, and against
+a real cluster when AKHBAR_ES_URL is set).
 
 Like Elasticsearch it keeps indices and aliases apart: creating an index that exists answers
 400 resource_already_exists_exception, a `_bulk` action with `require_alias` (the request's
@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -294,6 +296,13 @@ def _matches(doc_id: str, doc: dict[str, Any], query: dict[str, Any] | None) -> 
     if "term" in query:
         (field, value), = query["term"].items()
         return bool(doc.get(field) == (value["value"] if isinstance(value, dict) else value))
+    if "range" in query:
+        (field, bounds), = query["range"].items()
+        ago = re.fullmatch(r"now-(\d+)([sm])", bounds["lte"])
+        assert ago is not None and doc.get(field), f"the double has no range {bounds}"
+        age = int(ago[1]) * (60 if ago[2] == "m" else 1)
+        return bool(datetime.fromisoformat(doc[field]) <= datetime.now(UTC)
+                    - timedelta(seconds=age))
     if "bool" in query:
         b = query["bool"]
         return (all(_matches(doc_id, doc, q) for q in [*b.get("must", []), *b.get("filter", [])])
