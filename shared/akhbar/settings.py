@@ -146,6 +146,9 @@ class Settings(BaseSettings):
         return parse_field_map(v) if isinstance(v, str) else v
 
     def check(self) -> Settings:
+        if "embed" in self.route and "embed" in self.keyword_route:
+            raise ValueError("AKHBAR_ROUTE: embed must come after index (it adds vectors to "
+                             "the documents index wrote)")
         if self.visibility_timeout_s <= self.task_time_limit_s + self.retry_backoff_max_s:
             raise ValueError(
                 "AKHBAR_VISIBILITY_TIMEOUT_S must exceed AKHBAR_TASK_TIME_LIMIT_S + "

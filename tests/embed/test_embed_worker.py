@@ -174,3 +174,9 @@ def test_documents_without_a_vector_are_caught_up(
     wait_until(lambda: with_vectors(es) == {d["id"] for d in docs}, 180,
                f"every document caught up\n{workers.logs()}")
     assert "catch-up: 8 document(s) without a vector queued" in workers.logs()
+
+
+@pytest.mark.parametrize("route", [["normalize", "embed", "index"], ["normalize", "embed"]])
+def test_embed_anywhere_but_after_index_is_a_configuration_error(route: list[str]) -> None:
+    with pytest.raises(ValueError, match="embed must come after index"):
+        Settings(route=route).check()
