@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 
 from akhbar import plugins
 from akhbar.cli_errors import CliError, Exit, explain
-from akhbar.contract import Article, SourceError
+from akhbar.contract import Article, ConfigError, SourceError
 from akhbar.settings import Settings, get_settings, parse_field_map
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import Progress, print_table, say
@@ -58,9 +59,12 @@ def build_parser() -> Parser:
     p.add_argument("--strict", action="store_true", default=None,
                    help="reject records with unknown fields instead of ignoring the fields "
                         "(default: AKHBAR_INBOX_STRICT)")
+    p.add_argument("--embed", action="store_true",
+                   help="add each document's vector (`embedding`) as the embed stage would "
+                        "(needs akhbar-embed installed)")
     p.set_defaults(run=cmd_process)
-    sub.add_parser("status", help="queue depths and dead-letter counts per stage").set_defaults(
-        run=cmd_status)
+    sub.add_parser("status", help="queue depths and dead-letter counts per stage, the embed "
+                                  "backlog").set_defaults(run=cmd_status)
     d = sub.add_parser("dlq", help="dead-lettered jobs")
     d.add_argument("action", choices=["list", "replay"])
     d.add_argument("stage", help="a stage of the route (`akhbar status` lists them)")
@@ -144,6 +148,10 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
     s = s.model_copy(update={k: v for k, v in (("inbox_field_map", args.map),
                                                ("inbox_strict", args.strict)) if v is not None})
     files = list(input_files(args.paths))
+    embed: plugins.DocumentStage | None = None
+    if args.embed:
+        embed = plugins.load(plugins.DOCUMENT_GROUP, "embed", "document stage",
+                             error=ConfigError)
     with JsonlSink(args.out) as sink:  # opened first: a bad --out fails before any work
         from_file: plugins.Reader = plugins.load(plugins.READER_GROUP, "inbox", "reader")
         pipeline = InProcessPipeline(StageContext(s))
@@ -162,8 +170,12 @@ def cmd_process(args: argparse.Namespace, s: Settings) -> int:
                 def failed(_article: Article, exc: Exception, p: Path = path) -> None:
                     sink.failed(f"{p}: {type(exc).__name__}: {exc}")
 
-                for doc in pipeline.documents(result.articles, failed):
-                    sink.write([doc])
+                docs = pipeline.documents(result.articles, failed)
+                # The model encodes a batch of texts faster than each alone.
+                while chunk := list(islice(docs, s.embed_batch_size if embed else 1)):
+                    if embed is not None:
+                        embed(chunk, s)
+                    sink.write(chunk)
                     progress.advance(0)  # a large .jsonl is one file of many documents
                 progress.advance()
     return sink.report()
@@ -211,7 +223,7 @@ def redis_client(s: Settings) -> Any:
 
 def cmd_status(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.deadletter import count_dead
-    from akhbar.queues import stage_queues
+    from akhbar.queues import skipped_key, stage_queues
     r = redis_client(s)
     print_table(("stage", "queued", "dead-lettered"),
                 [(stage, str(r.llen(stage)), str(count_dead(r, stage)))
@@ -219,7 +231,27 @@ def cmd_status(args: argparse.Namespace, s: Settings) -> int:
     # Kombu keeps delivered, not yet acknowledged messages (running, or waiting for a retry
     # delay) in one hash for all queues.
     print(f"held by workers (unacknowledged, incl. delayed retries): {r.hlen('unacked')}")
+    for stage in s.route[len(s.keyword_route):]:
+        print(f"{stage}: documents indexed but not sent to it (its queue at "
+              f"AKHBAR_EMBED_BACKLOG_MAX={s.embed_backlog_max}): "
+              f"{int(r.get(skipped_key(stage)) or 0)}")
+    if "embed" in s.route:
+        print(f"embed: documents in the index without a vector: {missing_vectors(s)}")
     return Exit.OK
+
+
+def missing_vectors(s: Settings) -> str:
+    """The embed stage's durable backlog, or why it cannot be counted now."""
+    from elasticsearch import ApiError, TransportError
+
+    from akhbar.embedding import missing_query
+    from akhbar.es import ALIAS, make_client
+    try:
+        resp = make_client(s).options(request_timeout=5).count(index=ALIAS,
+                                                                 query=missing_query())
+        return str(resp["count"])
+    except (ApiError, TransportError) as exc:
+        return f"unknown ({explain(exc, s).message})"
 
 
 def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:

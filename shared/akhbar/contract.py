@@ -296,6 +296,22 @@ class Envelope(_Model):
             raise ContractError(_short_errors(exc)) from None
 
 
+class Indexed(_Model):
+    """A job of a stage after index (embed): a document index wrote, and the concrete index it
+    was written to (an update through the alias could miss it after an ILM rollover)."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    index: str = Field(min_length=1)
+    catch_up: bool = False  # found missing by the catch-up, not sent by index
+
+    @classmethod
+    def from_message(cls, message: Any) -> Indexed:
+        try:
+            return cls.model_validate(message)
+        except ValidationError as exc:
+            raise ContractError(_short_errors(exc)) from None
+
+
 def _short_errors(exc: ValidationError, limit: int = 5) -> str:
     parts = [
         f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:limit]

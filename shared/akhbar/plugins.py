@@ -8,6 +8,8 @@
   worker and `akhbar process` use the one named `inbox` (akhbar_ingest.formats).
 - `akhbar.workers`: the Celery module (`celery -A`) of a stage with glue of its own (ingest,
   index); a stage without one runs in the generic `akhbar.stage_app` (akhbar.stages).
+- `akhbar.documents`: a `DocumentStage`, the in-process form of a stage after index (embed):
+  it adds its fields to the documents `akhbar process` writes (`--embed`).
 - `akhbar.commands`: a `CommandRegistrar` adding subcommands to the `akhbar` command
   (akhbar.cli).
 """
@@ -31,6 +33,7 @@ SOURCE_GROUP = "akhbar.sources"
 READER_GROUP = "akhbar.readers"
 WORKER_GROUP = "akhbar.workers"
 COMMAND_GROUP = "akhbar.commands"
+DOCUMENT_GROUP = "akhbar.documents"
 
 
 class StageFactory(Protocol):
@@ -54,6 +57,12 @@ class Reader(Protocol):
 
     def __call__(self, path: Path, /, *, max_bytes: int | None = None,
                  settings: Settings | None = None, name: str | None = None) -> ReadResult: ...
+
+
+class DocumentStage(Protocol):
+    """Adds a stage's fields to documents, in place, in one batch."""
+
+    def __call__(self, docs: list[dict[str, Any]], settings: Settings, /) -> None: ...
 
 
 class CommandRegistrar(Protocol):

@@ -30,15 +30,28 @@ def stage_queues(s: Settings) -> list[str]:
     return [INGEST, *s.route]
 
 
+def keyword_queues(s: Settings) -> list[str]:
+    """The queues under backpressure: ingest's and the keyword route's (up to index). A stage
+    after index (embed) never holds index or the producers back: its backlog is bounded by
+    what index sends it (AKHBAR_EMBED_BACKLOG_MAX)."""
+    return [INGEST, *s.keyword_route]
+
+
+def skipped_key(stage: str) -> str:
+    """Documents index wrote but did not send to `stage` (a stage after index): its queue was
+    at AKHBAR_EMBED_BACKLOG_MAX, or Redis refused the message."""
+    return f"akhbar:skipped:{stage}"
+
+
 def downstream_queues(s: Settings, consumed: list[str]) -> list[str]:
-    """The stage queues after the first of `consumed` on the route (empty for the last)."""
-    queues = stage_queues(s)
+    """The keyword queues after the first of `consumed` on the route (empty for the last)."""
+    queues = keyword_queues(s)
     mine = [i for i, q in enumerate(queues) if q in consumed]
     return queues[min(mine) + 1:] if mine else []
 
 
 def full_queues(redis: Redis, s: Settings, queues: list[str] | None = None) -> dict[str, int]:
-    """Of `queues` (every stage queue by default), those holding `queue_max_messages` messages
+    """Of `queues` (every keyword queue by default), those holding `queue_max_messages` messages
     or more, with their lengths.
 
     The one backpressure check: producers (the inbox watcher and sweep, feed polls) take no new
@@ -46,7 +59,7 @@ def full_queues(redis: Redis, s: Settings, queues: list[str] | None = None) -> d
     not empty for the queues after its own (`akhbar.upstream.celery_worker.Backpressure`), so a
     slow stage makes the ones before it wait instead of filling Redis. It counts waiting messages
     only (LLEN), not those a worker holds unacknowledged, which its prefetch bounds."""
-    queues = stage_queues(s) if queues is None else queues
+    queues = keyword_queues(s) if queues is None else queues
     with redis.pipeline(transaction=False) as pipe:
         for queue in queues:
             pipe.llen(queue)

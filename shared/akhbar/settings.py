@@ -31,8 +31,9 @@ def redact_url(url: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AKHBAR_", extra="ignore")
 
-    # Stage order after ingest: inserting a stage is one entry here plus its worker.
-    route: Annotated[list[str], NoDecode] = ["normalize", "enrich", "index"]
+    # Stage order after ingest: inserting a stage is one entry here plus its worker. Stages
+    # after `index` (`embed`) take the documents index wrote and never hold it back.
+    route: Annotated[list[str], NoDecode] = ["normalize", "enrich", "index", "embed"]
 
     log_level: str = "INFO"  # of the watcher and setup processes (workers: celery --loglevel)
     redis_url: str = "redis://localhost:6379/0"
@@ -92,6 +93,19 @@ class Settings(BaseSettings):
     es_backoff_max_s: float = Field(30.0, gt=0)
     setup_timeout_s: float = Field(600.0, gt=0)
 
+    # Embed stage (after index on the route): the index worker sends what it wrote to the embed
+    # queue while it holds fewer than embed_backlog_max messages (jobs_per_message documents
+    # each) and counts what it did not send; an idle embed worker looks every embed_catchup_s
+    # for at most embed_catchup_batch documents without a vector (the durable backlog).
+    embed_backlog_max: int = Field(40, gt=0)
+    embed_catchup_s: float = Field(10.0, gt=0)
+    embed_catchup_batch: int = Field(100, gt=0, le=MAX_JOBS_PER_MESSAGE)
+    embed_batch_size: int = Field(32, gt=0)  # texts per model call and per _bulk update
+    embed_flush_s: float = Field(1.0, gt=0)
+    embed_similar: int = Field(5, ge=0)  # ids of the nearest other stories kept per document
+    embed_nice: int = Field(10, ge=0, le=19)  # added niceness: keyword stages come first
+    embed_threads: int = Field(1, ge=1)  # model threads per worker process
+
     # Feeds and article pages (services/ingest/akhbar_ingest/sources).
     feeds_file: Path = _REPO_ROOT / "feeds.yaml"
     fetch_connect_timeout_s: float = Field(10.0, gt=0)
@@ -113,6 +127,14 @@ class Settings(BaseSettings):
         """Basic-auth credentials for Elasticsearch and Kibana, when both are set."""
         return (self.es_user, self.es_password) if self.es_user and self.es_password else None
 
+    @property
+    def keyword_route(self) -> list[str]:
+        """The route up to and including `index`: what makes an article keyword-searchable,
+        under backpressure; the stages after it are fed from what index wrote."""
+        if "index" not in self.route:
+            return list(self.route)
+        return self.route[:self.route.index("index") + 1]
+
     @field_validator("route", mode="before")
     @classmethod
     def _split_route(cls, v: object) -> object:
@@ -124,6 +146,9 @@ class Settings(BaseSettings):
         return parse_field_map(v) if isinstance(v, str) else v
 
     def check(self) -> Settings:
+        if "embed" in self.route and "embed" in self.keyword_route:
+            raise ValueError("AKHBAR_ROUTE: embed must come after index (it adds vectors to "
+                             "the documents index wrote)")
         if self.visibility_timeout_s <= self.task_time_limit_s + self.retry_backoff_max_s:
             raise ValueError(
                 "AKHBAR_VISIBILITY_TIMEOUT_S must exceed AKHBAR_TASK_TIME_LIMIT_S + "

@@ -92,10 +92,11 @@ def run_stage(stage: str, process: ProcessFn, article: Article) -> Article:
 
 
 class InProcessPipeline:
-    """Chains the route's stage functions without Redis or Elasticsearch."""
+    """Chains the keyword route's stage functions without Redis or Elasticsearch (a stage
+    after index works on the documents: akhbar.plugins.DocumentStage)."""
 
     def __init__(self, ctx: StageContext) -> None:
-        self.route = list(ctx.settings.route)
+        self.route = ctx.settings.keyword_route
         self.stages = [(name, load_stage(name, ctx)) for name in self.route]
 
     def run(self, articles: Iterable[Article]) -> Iterator[Article]:

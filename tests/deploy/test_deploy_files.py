@@ -209,7 +209,8 @@ def test_the_stages_are_ingest_and_the_default_route() -> None:
     from akhbar.settings import Settings
 
     default_route = Settings.model_fields["route"].default
-    assert set(STAGES) == {INGEST, *default_route} >= {"ingest", "normalize", "enrich", "index"}
+    assert set(STAGES) == {INGEST, *default_route} >= {"ingest", "normalize", "enrich", "index",
+                                                        "embed"}
 
 
 def test_images_are_pinned(services: dict) -> None:
@@ -262,7 +263,7 @@ def test_built_services_are_the_stages_built_from_the_one_dockerfile(compose: di
         assert svc.get("image") in (None, f"akhbar/{name}:dev"), f"{name}: {svc.get('image')!r}"
         assert svc.get("pull_policy") == "never", f"{name}: our images must never be pulled"
         assert "command" not in svc, f"{name}: the image's command runs the stage"
-        own = {"build", "image", "volumes", "depends_on"}
+        own = {"build", "image", "volumes", "depends_on", "healthcheck"}
         assert {k: v for k, v in svc.items() if k not in own} == \
             {k: v for k, v in block.items() if k not in own}, f"{name}: not the stage block"
 
@@ -299,6 +300,7 @@ def test_dependency_order(services: dict) -> None:
     for name in (*STAGES, "watcher", "beat", "flower"):
         assert condition(name, "redis") == "service_healthy", name
     assert condition("index", "elasticsearch") == "service_healthy"  # not on Kibana's health
+    assert condition("embed", "elasticsearch") == "service_healthy"
     assert condition("setup", "elasticsearch") == "service_healthy"
     assert condition("setup", "kibana") == "service_healthy"
     assert condition("kibana", "elasticsearch") == "service_healthy"
@@ -323,7 +325,8 @@ def test_published_ports_are_loopback_only(services: dict) -> None:
 
 
 # The stages with a Celery app of their own; every other runs the generic stage app.
-OWN_WORKER_APPS = {"ingest": "akhbar_ingest.tasks", "index": "akhbar_index.tasks"}
+OWN_WORKER_APPS = {"ingest": "akhbar_ingest.tasks", "index": "akhbar_index.tasks",
+                   "embed": "akhbar_embed.tasks"}
 
 
 @pytest.mark.parametrize("stage", STAGES)

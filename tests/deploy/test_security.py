@@ -27,6 +27,7 @@ from akhbar_testkit.data import REPO as ROOT
 ENV_EXAMPLE = ROOT / ".env.example"
 OUR_SERVICES = (*dc.STAGES, "watcher", "beat", "setup")
 REDIS_CLIENTS = (*dc.STAGES, "watcher", "beat")  # setup talks to Elasticsearch and Kibana only
+WRITERS = ("index", "embed")  # the workers that write documents, as user akhbar
 PROD_SECRETS = ("REDIS_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD",
                 "AKHBAR_ES_WRITER_PASSWORD", "FLOWER_PASSWORD")
 REQUIRED = re.compile(r"^\$\{(?P<var>[A-Z][A-Z0-9_]*):\?[^}]*\}$")
@@ -273,16 +274,18 @@ def test_prod_elasticsearch_and_kibana_security(merged: dict) -> None:
     assert sec.get("restart") == "no" and sec.get("cap_drop") == ["ALL"]
     script = sec["volumes"][0].split(":")[0]
     assert (ROOT / script).is_file(), script
-    # Least privilege: the index worker is `akhbar`, setup is `elastic`, the others get nothing.
-    index = merged["index"]["environment"]
-    assert index["AKHBAR_ES_USER"] == "akhbar"
-    assert REQUIRED.match(index["AKHBAR_ES_PASSWORD"])["var"] == "AKHBAR_ES_WRITER_PASSWORD"
-    assert merged["index"]["depends_on"]["es-security"]["condition"] == \
-        "service_completed_successfully"
+    # Least privilege: the index and embed workers are `akhbar`, setup is `elastic`, the others
+    # get nothing.
+    for writer in WRITERS:
+        env = merged[writer]["environment"]
+        assert env["AKHBAR_ES_USER"] == "akhbar"
+        assert REQUIRED.match(env["AKHBAR_ES_PASSWORD"])["var"] == "AKHBAR_ES_WRITER_PASSWORD"
+        assert merged[writer]["depends_on"]["es-security"]["condition"] == \
+            "service_completed_successfully"
     setup = merged["setup"]["environment"]
     assert setup["AKHBAR_ES_USER"] == "elastic"
     assert REQUIRED.match(setup["AKHBAR_ES_PASSWORD"])["var"] == "ELASTIC_PASSWORD"
-    for name in set(REDIS_CLIENTS) - {"index"}:  # only the index worker writes documents
+    for name in set(REDIS_CLIENTS) - set(WRITERS):  # only they write documents
         assert not merged[name]["environment"].get("AKHBAR_ES_PASSWORD"), name
 
 
@@ -428,6 +431,6 @@ def test_es_credentials_in_env_reach_no_container(merged: dict) -> None:
     for name, svc in merged.items():
         assert "env_file" not in svc, name
         if "AKHBAR_ES_USER" in (svc.get("environment") or {}):
-            assert name in ("index", "setup"), name
+            assert name in (*WRITERS, "setup"), name
     header = dc.PROD.read_text(encoding="utf-8").split("\nx-prod-redis-env")[0]
     assert "AKHBAR_ES_USER / AKHBAR_ES_PASSWORD in .env reach no container" in header

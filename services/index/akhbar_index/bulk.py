@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class BulkOutcome:
-    indexed: list[str] = field(default_factory=list)
+    indexed: dict[str, str] = field(default_factory=dict)  # id → the concrete index written
     rejected: dict[str, str] = field(default_factory=dict)  # id → reason, with the node
     unavailable: list[str] = field(default_factory=list)  # not taken: Elasticsearch unavailable
     why: str = ""  # why they were not taken
@@ -65,7 +65,7 @@ class BulkWriter:
             op = next(iter(item.values()))
             doc_id, status = op["_id"], op.get("status", 0)
             if status < 300:
-                outcome.indexed.append(doc_id)
+                outcome.indexed[doc_id] = op["_index"]
             elif unavailable_item(op):
                 outcome.unavailable.append(doc_id)
                 outcome.why = f"{node}: {_reason(op)}"

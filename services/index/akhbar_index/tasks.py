@@ -15,6 +15,11 @@ met the outage are sent back to the index queue as they came — new messages, s
 nor a delivery is counted against them however long it lasts — and the worker's fetch gate
 (akhbar.upstream.kombu_redis) stays closed until a probe gets an answer; the queue fills to
 AKHBAR_QUEUE_MAX_MESSAGES and backpressure holds the stages before it.
+
+What was written goes on to the stage after index on the job's route (embed) as id and concrete
+index (akhbar.contract.Indexed), but never at index's expense: past AKHBAR_EMBED_BACKLOG_MAX
+messages in that queue, or with Redis refusing, the documents are counted (akhbar status) and
+left to that stage's catch-up: they are in the index, without its field.
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ from celery import Celery
 from celery_batches import SimpleRequest
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from akhbar.contract import ContractError, Envelope
+from akhbar.contract import ContractError, Envelope, Indexed
 from akhbar.es import make_client
-from akhbar.queues import app_on_lookup, make_app, send_jobs, task_name
+from akhbar.queues import app_on_lookup, make_app, send_jobs, skipped_key, task_name
+from akhbar.redis_reply import sync
 from akhbar.settings import Settings, get_settings, redact_url
 from akhbar.upstream.batches import ReliableBatches, Settled
 from akhbar.upstream.celery_worker import gate_fetching
-from akhbar.worker import Job, StageRuntime, delivery, process_jobs, retry_later
+from akhbar.worker import RETRYABLE, Job, StageRuntime, delivery, process_jobs, retry_later
 from akhbar_index.bulk import BulkOutcome, BulkWriter
 from akhbar_index.outage import Pause, describe, probe
 from akhbar_index.setup import SetupError, setup_elasticsearch
@@ -97,7 +103,30 @@ class Writer:
                         "queue", redact_url(s.es_url), outcome.why, len(outcome.unavailable))
         log.info("%d job(s): %d indexed, %d rejected, %d back on the queue", len(jobs),
                  len(outcome.indexed), len(outcome.rejected), len(outcome.unavailable))
+        self.send_on(jobs, outcome.indexed)
         return outcome.why if outcome.unavailable else None
+
+    def send_on(self, jobs: dict[str, tuple[Job, Envelope]], indexed: dict[str, str]) -> None:
+        """Send the documents written to the stage after index on their route, while its queue
+        holds fewer than AKHBAR_EMBED_BACKLOG_MAX messages; else count them as skipped."""
+        by_stage: dict[str, list[Job]] = {}
+        for doc_id, index in indexed.items():
+            nxt = jobs[doc_id][1].next_stage(STAGE)
+            if nxt is not None:
+                by_stage.setdefault(nxt, []).append(
+                    Indexed(id=doc_id, index=index).model_dump(mode="json"))
+        bound = self.settings.embed_backlog_max
+        for nxt, sent in by_stage.items():
+            try:
+                if sync(self.rt.redis.llen(nxt)) < bound:
+                    send_jobs(self.app, nxt, sent, self.settings.jobs_per_message)
+                    continue
+                self.rt.redis.incrby(skipped_key(nxt), len(sent))
+                log.info("%d document(s) not sent to %s: it holds AKHBAR_EMBED_BACKLOG_MAX=%d "
+                         "messages (left to its catch-up)", len(sent), nxt, bound)
+            except RETRYABLE as exc:  # the documents are indexed: nothing may undo that
+                log.warning("%d document(s) not sent to %s (left to its catch-up): %s: %s",
+                            len(sent), nxt, type(exc).__name__, exc)
 
 
 def make_index_app(s: Settings) -> Celery:

@@ -539,21 +539,21 @@ def run(base: Path) -> dict[str, Any]:
             case.make(root / case.filename, ctx)
     app, ingest_rt = make_app("bad_inputs", s), StageRuntime(INGEST, s)
     box, redis = jobs.inbox(s), ingest_rt.redis
-    runtimes = {stage: StageRuntime(stage, s) for stage in s.route}
-    dlq_stages = ["ingest", *s.route]
+    runtimes = {stage: StageRuntime(stage, s) for stage in s.keyword_route}
+    dlq_stages = ["ingest", *s.keyword_route]
     outcomes: dict[str, dict[str, Any]] = {
         c.name: {"docs": [], "dead": [], "crash": None, "seconds": 0.0} for c in CASES}
     errors: list[str] = []  # exceptions that belong to no single case
 
     def downstream() -> list[dict[str, Any]]:
         docs = []
-        for stage in s.route:
+        for stage in s.keyword_route:
             for message in pop_all(redis, stage):
                 done, failed = process_jobs(runtimes[stage], message)
                 if failed:
                     raise RuntimeError(f"transient failure at {stage}: {failed[0][1]!r}")
                 forward(app, runtimes[stage], done)
-                if stage == s.route[-1]:
+                if stage == s.keyword_route[-1]:
                     docs += [env.article.document() for _, env in done]
         return docs
 

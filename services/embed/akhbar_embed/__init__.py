@@ -1,0 +1,1 @@
+"""Akhbar embed stage: a multilingual sentence vector added to each indexed document."""
