@@ -109,7 +109,8 @@ def test_indexing_does_not_wait_for_embed_and_the_vectors_come_after(
     assert not redis_server.client.llen("akhbar:dlq:embed")
     # The model ran at a lower CPU priority than the keyword stages (AKHBAR_EMBED_NICE).
     main = psutil.Process(workers.procs["embed"].pid)
-    assert [p.nice() - main.nice() for p in main.children()] == [Settings().embed_nice]
+    # niceness tops out at 19 (a run under `nice` starts higher)
+    assert [p.nice() for p in main.children()] == [min(19, main.nice() + Settings().embed_nice)]
 
 
 def all_queued(redis_server: RedisServer) -> list[dict[str, Any]]:

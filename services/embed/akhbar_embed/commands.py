@@ -26,8 +26,10 @@ def cmd_similar(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.es import ALIAS, make_client
     from akhbar_embed.stage import similar_body
     es = make_client(s)
+    # Since 9.2 a response leaves vectors out of _source unless asked for them.
     found = es.search(index=ALIAS, query={"ids": {"values": [args.id]}}, size=1,
-                      source_includes=[FIELD, "story_id"])["hits"]["hits"]
+                      source_includes=[FIELD, "story_id"],
+                      source_exclude_vectors=False)["hits"]["hits"]
     if not found:
         raise CliError(f"no document {args.id!r} in {ALIAS}", Exit.FAILED)
     doc = found[0]["_source"]
