@@ -2,7 +2,7 @@
 process, the quality of the vectors on labelled story pairs, and the index's size per 1,000
 articles. Prints tables; asserts nothing.
 
-    .venv/bin/python bench/embed.py [--sample 24] [--pairs 90] [--batch 16] [--json FILE]
+    .venv/bin/python bench/embed.py [--sample 32] [--pairs 120] [--batch 16] [--json FILE]
 
 Articles: the SaudiNewsNet day (../shared/data/news/saudinewsnet-2015-08-10.jsonl) normalised as
 bench/dedup.py loads it, then through enrich and index: the documents the embed stage reads. What
@@ -292,8 +292,8 @@ def show(block: str, r: Report) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sample", type=int, default=24, help="articles in the cost runs")
-    parser.add_argument("--pairs", type=int, default=90,
+    parser.add_argument("--sample", type=int, default=32, help="articles in the cost runs")
+    parser.add_argument("--pairs", type=int, default=120,
                         help="labelled pairs for quality (0: all)")
     parser.add_argument("--batch", type=int, default=16, help="texts per call in batch runs")
     parser.add_argument("--json", type=Path)
