@@ -6,7 +6,7 @@ SERVICES := $(notdir $(wildcard services/*))
 PROJECTS := shared/pyproject.toml $(SERVICES:%=services/%/pyproject.toml) \
 	tests/support/pyproject.toml requirements-dev.txt constraints.txt
 
-.PHONY: install test lint bench soak faults bench-search bench-ner bench-entities bench-dates train-ner build-aliases learn-furniture constraints clean
+.PHONY: install test lint bench soak faults bench-search bench-embed bench-ner bench-entities bench-dates train-ner build-aliases learn-furniture constraints clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ faults: install
 
 bench-search: install
 	$(BIN)/python bench/search_quality.py
+
+# The embed stage's cost per input budget, its quality on the labelled pairs, the index size.
+bench-embed: install
+	$(BIN)/python bench/embed.py
 
 bench-ner: install
 	$(BIN)/python bench/ner.py
