@@ -43,3 +43,16 @@ def knn_body(vector: Sequence[float], size: int = 10, *, num_candidates: int = 1
     if filter_ is not None:
         knn["filter"] = filter_
     return {"size": size, "_source": {"includes": SOURCE}, "knn": knn}
+
+
+Hit = tuple[str, float]  # (document id, score), best first as Elasticsearch returns them
+RRF_K = 60
+
+
+def fuse(query: str, keyword: Sequence[Hit], dense: Sequence[Hit], size: int) -> list[Hit]:
+    """Reciprocal-rank fusion of the keyword and kNN rankings."""
+    fused: dict[str, float] = {}
+    for ranking in (keyword, dense):
+        for rank, (doc, _) in enumerate(ranking, 1):
+            fused[doc] = fused.get(doc, 0.0) + 1 / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda kv: -kv[1])[:size]

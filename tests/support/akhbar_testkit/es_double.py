@@ -9,7 +9,9 @@ Like Elasticsearch it keeps indices and aliases apart: creating an index that ex
 400 resource_already_exists_exception, a `_bulk` action with `require_alias` (the request's
 query parameter, or the action's own) into a name that is no alias fails that item with 404
 index_not_found_exception, and a search of a missing index answers 404 unless
-`ignore_unavailable` is set.
+`ignore_unavailable` is set. A `knn` search ranks the documents carrying the vector field by
+exact cosine similarity (what Elasticsearch's HNSW search approximates), without filters; any
+other search returns every document in indexing order (no relevance).
 
 Fault modes (bench/faults.py): `stop_listening()` / `listen()` (nothing on the port: connection
 refused), `bulk_fault = (status, share)` (that share of `_bulk` requests answered with the
@@ -21,6 +23,7 @@ next requests to that endpoint answered with these (status, body) pairs, in orde
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 import time
@@ -128,12 +131,33 @@ class ElasticsearchDouble:
                                        "reason": f"no such index [{target}]"}, "status": 404}
             return 200, {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
         self.searches.append(query)
+        if "knn" in query:
+            return self._knn(query["knn"])
         if "ids" in query["query"]:
             ids = query["query"]["ids"]["values"]
             hits = [{"_id": i, "_index": self.doc_index[i]} for i in ids if i in self.docs]
         else:  # no relevance here: every document, in indexing order, score 1
             hits = [{"_id": i, "_index": self.doc_index[i], "_score": 1.0, "_source": d}
                     for i, d in list(self.docs.items())[:query.get("size", 10)]]
+        return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
+
+    def _knn(self, knn: dict[str, Any]) -> tuple[int, Any]:
+        """Exact nearest neighbours by cosine similarity, scored as Elasticsearch scores a
+        cosine dense_vector field ((1 + cosine) / 2); documents without the field are not
+        candidates, as in Elasticsearch. No filters: a stand-in must not pretend to apply one."""
+        if set(knn) - {"field", "query_vector", "k", "num_candidates"}:
+            return 400, {"error": {"type": "double_unsupported",
+                                   "reason": f"knn options {sorted(knn)}"}, "status": 400}
+        field, q = knn["field"], knn["query_vector"]
+
+        def cosine(v: list[float]) -> float:
+            norms = math.sqrt(sum(x * x for x in v) * sum(x * x for x in q))
+            return sum(a * b for a, b in zip(v, q, strict=True)) / norms
+
+        scored = sorted(((i, (1 + cosine(d[field])) / 2) for i, d in self.docs.items()
+                         if d.get(field)), key=lambda kv: -kv[1])[:knn["k"]]
+        hits = [{"_id": i, "_index": self.doc_index[i], "_score": score, "_source": self.docs[i]}
+                for i, score in scored]
         return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
 
     def _bulk(self, body: bytes, params: dict[str, str]) -> tuple[int, Any]:

@@ -369,7 +369,13 @@ class Lucene:
 
     def search(self, queries: list[dict[str, Any]], k: int = 100) -> list[list[str]]:
         """Ids of the top `k` documents for each query (Elasticsearch query DSL subset)."""
-        return cast(list[list[str]], self.request(op="search", queries=queries, k=k)["hits"])
+        return [[doc for doc, _ in hits] for hits in self.scored_search(queries, k)]
+
+    def scored_search(self, queries: list[dict[str, Any]],
+                      k: int = 100) -> list[list[tuple[str, float]]]:
+        """(id, BM25 score) of the top `k` documents for each query, best first."""
+        hits = self.request(op="search", queries=queries, k=k)["hits"]
+        return [[(str(doc), float(score)) for doc, score in q] for q in hits]
 
     def close(self) -> None:
         if self._proc.stdin:
