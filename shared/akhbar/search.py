@@ -56,3 +56,4 @@ def fuse(query: str, keyword: Sequence[Hit], dense: Sequence[Hit], size: int) ->
         for rank, (doc, _) in enumerate(ranking, 1):
             fused[doc] = fused.get(doc, 0.0) + 1 / (RRF_K + rank)
     return sorted(fused.items(), key=lambda kv: -kv[1])[:size]
+WINDOW = 100

@@ -391,3 +391,35 @@ class Lucene:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def mapping_analyzers(template: Path = TEMPLATE) -> dict[str, str]:
+    """Text field path (sub-fields included) -> analyzer, from the template mapping."""
+    props = json.loads(template.read_text(encoding="utf-8"))["template"]["mappings"]["properties"]
+    out: dict[str, str] = {}
+    for name in ("title", "body", "captions"):
+        out[name] = props[name]["analyzer"]
+        out |= {f"{name}.{sub}": m["analyzer"] for sub, m in props[name]["fields"].items()}
+    return out
+
+
+def lucene_query(q: dict[str, Any]) -> dict[str, Any]:
+    """Elasticsearch query DSL (the types akhbar.search.search_body uses) -> the harness's query
+    objects: a best_fields multi_match becomes the DisjunctionMax of one boosted match per field
+    that Elasticsearch builds."""
+    (kind, body), = q.items()
+    if kind == "bool" and set(body) <= {"must", "should"}:
+        return {"bool": {occur: [lucene_query(c) for c in body.get(occur, [])]
+                         for occur in ("must", "should")}}
+    if kind == "multi_match" and body.get("type", "best_fields") == "best_fields":
+        parts = []
+        for field in body["fields"]:
+            name, _, boost = field.partition("^")
+            parts.append({"match": {"field": name, "query": body["query"],
+                                    "boost": float(boost or 1)}})
+        return {"dis_max": {"queries": parts, "tie_breaker": body.get("tie_breaker", 0.0)}}
+    if kind in ("match", "match_phrase"):
+        (field, params), = body.items()
+        params = params if isinstance(params, dict) else {"query": params}
+        return {kind: {"field": field, **params}}
+    raise ValueError(f"query {q} is not translated")
