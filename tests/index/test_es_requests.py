@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from akhbar.orthography import CHAR_MAP
 from akhbar.embedding import DIMS, FIELD
+from akhbar.orthography import CHAR_MAP
 from akhbar.search import WINDOW, knn_body, search_body
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
@@ -93,7 +93,7 @@ def test_knn_body_asks_the_embedding_field_for_k_of_enough_candidates() -> None:
     knn = KNN_BODY["knn"]
     assert knn["field"] == FIELD and len(knn["query_vector"]) == DIMS
     assert knn["k"] == KNN_BODY["size"] == 10 and knn["num_candidates"] >= knn["k"]
-    assert knn_body(knn["query_vector"], 500)["knn"]["num_candidates"] == 500
+    assert knn_body(knn["query_vector"], WINDOW)["knn"]["num_candidates"] == 2 * WINDOW
     assert set(KNN_BODY["_source"]["includes"]) == set(SEARCH_BODY["_source"]["includes"])
 
 

@@ -260,7 +260,7 @@ def test_hybrid_search_fuses_the_keyword_and_knn_requests(
                       ["hits"]["hits"] for b in sent)
     expected = fuse(QUESTION, [(h["_id"], h["_score"]) for h in keyword],
                     [(h["_id"], h["_score"]) for h in dense], 3)
-    assert [(h["_id"], h["_score"]) for h in hits] == pytest.approx(expected)
+    assert [(h["_id"], h["_score"]) for h in hits] == expected
     assert len(hits) == 3 and len({h["_id"] for h in hits}) == 3
     # --mode dense: the kNN hits alone, nearest first; the seed whose title says it comes first
     nearest = hits_of(akhbar("search", QUESTION, "--mode", "dense", "--size", "2", "--json",
