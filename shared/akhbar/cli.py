@@ -288,7 +288,7 @@ def semantic_hits(es: Elasticsearch, index: str, query: str, size: int,
     except embedding.EmbeddingUnavailable as exc:
         dense, why = [], str(exc)
     else:
-        dense = es.search(index=index, body=knn_body(vector, depth))["hits"]["hits"]
+        dense = es.search(index=index, body=knn_body(vector.tolist(), depth))["hits"]["hits"]
         why = ("the index holds no article vectors yet (the embed stage adds them after "
                "indexing)")
     if mode == "dense":

@@ -152,7 +152,7 @@ class ElasticsearchDouble:
 
         def cosine(v: list[float]) -> float:
             norms = math.sqrt(sum(x * x for x in v) * sum(x * x for x in q))
-            return sum(a * b for a, b in zip(v, q, strict=True)) / norms
+            return float(sum(a * b for a, b in zip(v, q, strict=True)) / norms)
 
         scored = sorted(((i, (1 + cosine(d[field])) / 2) for i, d in self.docs.items()
                          if d.get(field)), key=lambda kv: -kv[1])[:knn["k"]]
