@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -28,6 +28,9 @@ from akhbar.contract import Article, ConfigError, SourceError
 from akhbar.settings import Settings, get_settings, parse_field_map
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import Progress, print_table, say
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 
 class Parser(argparse.ArgumentParser):
@@ -71,9 +74,13 @@ def build_parser() -> Parser:
     d.add_argument("--limit", type=int, default=None,
                    help="at most this many entries (list: 100 by default; replay: all)")
     d.set_defaults(run=cmd_dlq)
-    q = sub.add_parser("search", help="search the index (Arabic-aware)")
+    q = sub.add_parser("search", help="search the index: Arabic keywords and meaning, in any "
+                                      "language")
     q.add_argument("query")
     q.add_argument("--size", type=int, default=10)
+    q.add_argument("--mode", choices=["bm25", "dense", "hybrid"], default="hybrid",
+                   help="bm25: keywords through the Arabic analyzers; dense: nearest article "
+                        "vectors (a question in any language); hybrid (default): both, fused")
     q.add_argument("--json", action="store_true",
                    help="print the raw hits, one JSON object per line")
     q.set_defaults(run=cmd_search)
@@ -279,17 +286,60 @@ def cmd_dlq(args: argparse.Namespace, s: Settings) -> int:
 def cmd_search(args: argparse.Namespace, s: Settings) -> int:
     from akhbar.es import ALIAS, make_client
     from akhbar.search import search_body
-    resp = make_client(s).search(index=ALIAS, body=search_body(args.query, args.size))
-    hits = resp["hits"]["hits"]
+    es = make_client(s)
+    if args.mode == "bm25":
+        resp = es.search(index=ALIAS, body=search_body(args.query, args.size))
+        hits, total = resp["hits"]["hits"], resp["hits"]["total"]["value"]
+    else:
+        hits = semantic_hits(es, ALIAS, args.query, args.size, args.mode)
+        total = len(hits)
     if args.json:  # JSON lines, like every other command's data
         for h in hits:
             print(json.dumps(h, ensure_ascii=False))
         return Exit.OK
     for h in hits:
         src, hl = h["_source"], h.get("highlight", {})
-        print(f"{src.get('title', '')}  ({h['_score']:.2f}) "
+        print(f"{src.get('title', '')}  ({h['_score']:.3g}) "
               f"{src.get('source', {}).get('name', '')} {src.get('published_at') or ''}")
         for frag in hl.get("body", [])[:2]:
             print(f"   … {frag} …")
-    say(f"{resp['hits']['total']['value']} hit(s)")
+    say(f"{total} hit(s)")
     return Exit.OK
+
+
+def semantic_hits(es: Elasticsearch, index: str, query: str, size: int,
+                  mode: str) -> list[dict[str, Any]]:
+    """`--mode dense`: the kNN hits. `--mode hybrid`: the keyword and kNN requests fused in the
+    client (akhbar.search.fuse: RRF in the cluster needs an Enterprise licence), or the keyword
+    hits alone, said once on stderr, while the model or the vectors are missing."""
+    from elasticsearch import BadRequestError
+
+    from akhbar import embedding
+    from akhbar.search import WINDOW, fuse, knn_body, search_body
+    depth = size if mode == "dense" else max(size, WINDOW)
+    try:
+        vector = embedding.query(query)
+    except embedding.EmbeddingUnavailable as exc:
+        dense, why = [], str(exc)
+    else:
+        why = ("the index holds no article vectors yet (the embed stage adds them after "
+               "indexing)")
+        try:
+            dense = es.search(index=index, body=knn_body(vector.tolist(), depth))["hits"]["hits"]
+        except BadRequestError as exc:  # an index created before the vector field was mapped
+            if f"[{embedding.FIELD}] does not exist in the mapping" not in str(exc.body):
+                raise
+            dense, why = [], (f"the index maps no vector field {embedding.FIELD!r} yet (an index "
+                              "created before the embed stage's template)")
+    if mode == "dense":
+        if not dense:
+            raise CliError(f"no dense search: {why}", Exit.FAILED)
+        return list(dense)
+    keyword = es.search(index=index, body=search_body(query, depth))["hits"]["hits"]
+    if not dense:
+        say(f"akhbar: keyword results only: {why}")
+        return list(keyword[:size])
+    by_id = {h["_id"]: h for h in dense} | {h["_id"]: h for h in keyword}  # with highlights
+    fused = fuse(query, [(h["_id"], h["_score"]) for h in keyword],
+                 [(h["_id"], h["_score"]) for h in dense], size)
+    return [by_id[doc] | {"_score": score} for doc, score in fused]

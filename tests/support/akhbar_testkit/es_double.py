@@ -14,7 +14,9 @@ Like Elasticsearch it keeps indices and aliases apart: creating an index that ex
 400 resource_already_exists_exception, a `_bulk` action with `require_alias` (the request's
 query parameter, or the action's own) into a name that is no alias fails that item with 404
 index_not_found_exception, and a search of a missing index answers 404 unless
-`ignore_unavailable` is set.
+`ignore_unavailable` is set. A `knn` search ranks the documents carrying the vector field by
+exact cosine similarity (what Elasticsearch's HNSW search approximates), without filters; any
+other search returns every document in indexing order (no relevance).
 
 Fault modes (bench/faults.py): `stop_listening()` / `listen()` (nothing on the port: connection
 refused), `bulk_fault = (status, share)` (that share of `_bulk` requests answered with the
@@ -165,8 +167,11 @@ class ElasticsearchDouble:
         return 200, {"hits": {"total": {"value": len(hits), "relation": "eq"}, "hits": hits}}
 
     def _knn(self, knn: dict[str, Any]) -> list[dict[str, Any]]:
+        """Exact nearest neighbours among the documents that have the field and pass the
+        filter, scored as Elasticsearch scores a dot_product field of unit vectors
+        ((1 + dot) / 2)."""
         field, vector = knn["field"], knn["query_vector"]
-        scored = [(sum(a * b for a, b in zip(d[field], vector, strict=True)), i, d)
+        scored = [((1 + sum(a * b for a, b in zip(d[field], vector, strict=True))) / 2, i, d)
                   for i, d in self.docs.items()
                   if d.get(field) is not None and _matches(i, d, knn.get("filter"))]
         scored.sort(key=lambda t: -t[0])

@@ -369,7 +369,13 @@ class Lucene:
 
     def search(self, queries: list[dict[str, Any]], k: int = 100) -> list[list[str]]:
         """Ids of the top `k` documents for each query (Elasticsearch query DSL subset)."""
-        return cast(list[list[str]], self.request(op="search", queries=queries, k=k)["hits"])
+        return [[doc for doc, _ in hits] for hits in self.scored_search(queries, k)]
+
+    def scored_search(self, queries: list[dict[str, Any]],
+                      k: int = 100) -> list[list[tuple[str, float]]]:
+        """(id, BM25 score) of the top `k` documents for each query, best first."""
+        hits = self.request(op="search", queries=queries, k=k)["hits"]
+        return [[(str(doc), float(score)) for doc, score in q] for q in hits]
 
     def close(self) -> None:
         if self._proc.stdin:
@@ -385,3 +391,35 @@ class Lucene:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def mapping_analyzers(template: Path = TEMPLATE) -> dict[str, str]:
+    """Text field path (sub-fields included) -> analyzer, from the template mapping."""
+    props = json.loads(template.read_text(encoding="utf-8"))["template"]["mappings"]["properties"]
+    out: dict[str, str] = {}
+    for name in ("title", "body", "captions"):
+        out[name] = props[name]["analyzer"]
+        out |= {f"{name}.{sub}": m["analyzer"] for sub, m in props[name]["fields"].items()}
+    return out
+
+
+def lucene_query(q: dict[str, Any]) -> dict[str, Any]:
+    """Elasticsearch query DSL (the types akhbar.search.search_body uses) -> the harness's query
+    objects: a best_fields multi_match becomes the DisjunctionMax of one boosted match per field
+    that Elasticsearch builds."""
+    (kind, body), = q.items()
+    if kind == "bool" and set(body) <= {"must", "should"}:
+        return {"bool": {occur: [lucene_query(c) for c in body.get(occur, [])]
+                         for occur in ("must", "should")}}
+    if kind == "multi_match" and body.get("type", "best_fields") == "best_fields":
+        parts = []
+        for field in body["fields"]:
+            name, _, boost = field.partition("^")
+            parts.append({"match": {"field": name, "query": body["query"],
+                                    "boost": float(boost or 1)}})
+        return {"dis_max": {"queries": parts, "tie_breaker": body.get("tie_breaker", 0.0)}}
+    if kind in ("match", "match_phrase"):
+        (field, params), = body.items()
+        params = params if isinstance(params, dict) else {"query": params}
+        return {kind: {"field": field, **params}}
+    raise ValueError(f"query {q} is not translated")

@@ -197,7 +197,8 @@ public final class AkhbarLucene {
             ScoreDoc[] hits = searcher.search(query(queries.get(i)), k).scoreDocs;
             for (int j = 0; j < hits.length; j++) {
                 if (j > 0) sb.append(',');
-                sb.append(Json.quote(searcher.doc(hits[j].doc).get("_id")));
+                sb.append('[').append(Json.quote(searcher.doc(hits[j].doc).get("_id")))
+                  .append(',').append(hits[j].score).append(']');
             }
             sb.append(']');
         }
