@@ -25,6 +25,7 @@ from akhbar.search import WINDOW, fuse, knn_body, search_body
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar.terminal import Progress
+from akhbar_embed.text import passage_text
 from akhbar_index.bulk import BulkWriter
 from akhbar_index.setup import setup_elasticsearch
 from akhbar_ingest.formats import read_file
@@ -195,18 +196,14 @@ def test_search_without_elasticsearch_names_the_url_and_the_variable() -> None:
                f"cannot reach Elasticsearch at {url} (connection refused)", "AKHBAR_ES_URL")
 
 
-def test_search_sends_the_checked_query_and_prints_hits(seeds: list[Path]) -> None:
+def test_search_sends_the_checked_query_and_prints_hits(
+        indexed: tuple[ElasticsearchDouble, list[dict[str, Any]]]) -> None:
     """Against ElasticsearchDouble: the CLI's request and output, not search relevance."""
-    articles = [a for p in seeds for a in read_file(p).articles]
-    docs = [a.document() for a in InProcessPipeline(StageContext(Settings())).run(articles)]
-    with ElasticsearchDouble() as es:
-        client = make_client(Settings(es_url=es.url))
-        setup_elasticsearch(client, Settings())
-        BulkWriter(client, Settings()).write(docs)
-        result = akhbar("search", "الرقة", "--size", "3", "--mode", "bm25",
-                        env={"AKHBAR_ES_URL": es.url})
-        as_json = akhbar("search", "الرقة", "--size", "3", "--mode", "bm25", "--json",
-                         env={"AKHBAR_ES_URL": es.url})
+    es, docs = indexed
+    result = akhbar("search", "الرقة", "--size", "3", "--mode", "bm25",
+                    env={"AKHBAR_ES_URL": es.url})
+    as_json = akhbar("search", "الرقة", "--size", "3", "--mode", "bm25", "--json",
+                     env={"AKHBAR_ES_URL": es.url})
     assert result.returncode == 0, result.stderr
     assert es.searches[-1] == search_body("الرقة", 3)
     assert "3 hit(s)" in result.stderr and docs[0]["title"] in result.stdout
@@ -230,7 +227,7 @@ def indexed(seeds: list[Path]) -> Iterator[tuple[ElasticsearchDouble, list[dict[
 
 def with_vectors(es: ElasticsearchDouble, docs: list[dict[str, Any]]) -> None:
     """Each document's vector, as the embed stage adds it after indexing (real model)."""
-    vectors = embedding.passages([f"{d['title']}\n{d['body']}" for d in docs])
+    vectors = embedding.passages([passage_text(d) for d in docs])
     for doc, vector in zip(docs, vectors, strict=True):
         es.docs[doc["id"]][embedding.FIELD] = vector.tolist()
 
