@@ -37,6 +37,15 @@ def keyword_queues(s: Settings) -> list[str]:
     return [INGEST, *s.keyword_route]
 
 
+def keyword_idle(redis: Redis, s: Settings) -> bool:
+    """Whether every keyword queue holds at most `embed_yield_messages` waiting messages: when
+    a stage after index (embed) may take CPU from the stages that make articles searchable."""
+    with redis.pipeline(transaction=False) as pipe:
+        for queue in keyword_queues(s):
+            pipe.llen(queue)
+        return all(n <= s.embed_yield_messages for n in pipe.execute())
+
+
 def skipped_key(stage: str) -> str:
     """Documents index wrote but did not send to `stage` (a stage after index): its queue was
     at AKHBAR_EMBED_BACKLOG_MAX, or Redis refused the message."""

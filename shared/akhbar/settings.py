@@ -100,10 +100,14 @@ class Settings(BaseSettings):
     embed_backlog_max: int = Field(40, gt=0)
     embed_catchup_s: float = Field(10.0, gt=0)
     embed_catchup_batch: int = Field(100, gt=0, le=MAX_JOBS_PER_MESSAGE)
-    embed_batch_size: int = Field(32, gt=0)  # texts per model call and per _bulk update
+    embed_batch_size: int = Field(2, gt=0)  # texts per model call (the keyword check between)
     embed_flush_s: float = Field(1.0, gt=0)
     embed_similar: int = Field(5, ge=0)  # ids of the nearest other stories kept per document
     embed_nice: int = Field(10, ge=0, le=19)  # added niceness: keyword stages come first
+    # The embed worker fetches only while no keyword queue holds more than this many messages:
+    # on shared cores the model's CPU would otherwise slow the keyword stages (niceness alone
+    # does not stop that); it catches up when traffic falls.
+    embed_yield_messages: int = Field(0, ge=0)
     embed_threads: int = Field(1, ge=1)  # model threads per worker process
 
     # Feeds and article pages (services/ingest/akhbar_ingest/sources).

@@ -17,7 +17,7 @@ from redis import Redis
 from akhbar.contract import Indexed, utcnow
 from akhbar.embedding import DIMS, FAILED_FIELD, FIELD, SIMILAR_FIELD
 from akhbar.es import make_client
-from akhbar.queues import make_app
+from akhbar.queues import keyword_idle, make_app
 from akhbar.settings import Settings
 from akhbar.stages import InProcessPipeline, StageContext
 from akhbar_embed.embedder import Embedder, embed_documents
@@ -142,3 +142,30 @@ def test_catch_up_queues_the_documents_without_a_vector_once(
     for job in jobs:  # all done: nothing to queue, and the lock is free again
         double.docs[job.id].setdefault(FIELD, [0.0] * DIMS)
     assert catch_up(app, s, redis_db) == 0 and not redis_db.exists(CATCH_UP_LOCK)
+
+
+def test_a_batch_yields_to_busy_keyword_stages(double: ElasticsearchDouble,
+                                               seed_docs: list[dict[str, Any]]) -> None:
+    """Once the keyword stages have work waiting, the rest of the batch is left without a
+    vector, for the catch-up: the model call in hand is the most the keyword stages wait."""
+    jobs = indexed(double, seed_docs)
+    asked: list[bool] = []
+
+    def go_on() -> bool:
+        asked.append(True)
+        return len(asked) == 1  # idle for the first model call only
+
+    s = Settings(es_url=double.url, embed_batch_size=2)
+    outcome = Embedder(make_client(s), s, go_on).run(jobs)
+    assert len(outcome.done) == 2 and sorted(outcome.deferred) == sorted(
+        j.id for j in jobs if j.id not in outcome.done)
+    assert not (outcome.failed or outcome.unavailable)
+    assert all(FIELD not in double.docs[i] for i in outcome.deferred)
+
+
+def test_keyword_idle_reads_the_keyword_queues(redis_db: Redis) -> None:
+    redis_db.rpush("embed", "a message")  # embed's own queue does not count
+    assert keyword_idle(redis_db, Settings())
+    redis_db.rpush("enrich", "a message")
+    assert not keyword_idle(redis_db, Settings())
+    assert keyword_idle(redis_db, Settings(embed_yield_messages=1))

@@ -11,6 +11,7 @@ it) is reported as failed, for the glue to dead-letter and mark.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +41,27 @@ class Outcome:
     failed: dict[str, str] = field(default_factory=dict)  # id → why it cannot be embedded
     unavailable: list[str] = field(default_factory=list)  # left without a vector, for now
     why: str = ""  # why Elasticsearch did not take them
+    deferred: list[str] = field(default_factory=list)  # left to the catch-up: keyword stages busy
 
 
-def encode(texts: list[str], s: Settings) -> list[Vector | Exception]:
+class Deferred:
+    """No vector yet: the keyword stages needed the CPU (see Embedder's `go_on`)."""
+
+
+def always() -> bool:
+    return True
+
+
+def encode(texts: list[str], s: Settings, go_on: Callable[[], bool] = always
+           ) -> list[Vector | Exception | Deferred]:
     """The vector of each text, or why it has none: texts go to the model
     `embed_batch_size` at a time; a batch the model fails on is encoded text by text, so one
-    bad text fails alone."""
-    out: list[Vector | Exception] = []
+    bad text fails alone. Before each batch `go_on()` is asked: once it says no, the texts
+    left are Deferred."""
+    out: list[Vector | Exception | Deferred] = []
     for i in range(0, len(texts), s.embed_batch_size):
+        if not go_on():
+            return out + [Deferred() for _ in texts[i:]]
         chunk = texts[i:i + s.embed_batch_size]
         try:
             out += [[float(x) for x in v] for v in passages(chunk, s.embed_threads)]
@@ -63,11 +77,12 @@ def _encode_one(text: str, s: Settings) -> Vector | Exception:
         return exc
 
 
-def passage_vectors(sources: list[dict[str, Any]], s: Settings) -> list[Vector | Exception]:
+def passage_vectors(sources: list[dict[str, Any]], s: Settings, go_on: Callable[[], bool] = always
+                    ) -> list[Vector | Exception | Deferred]:
     """encode() of each document's passage text; one with no text has none to embed."""
     texts = [passage_text(src) for src in sources]
     todo = [i for i, t in enumerate(texts) if t]
-    vectors = iter(encode([texts[i] for i in todo], s))
+    vectors = iter(encode([texts[i] for i in todo], s, go_on))
     return [next(vectors) if t else ContractError("no title or body to embed") for t in texts]
 
 
@@ -75,6 +90,7 @@ def embed_documents(docs: list[dict[str, Any]], settings: Settings) -> None:
     """`akhbar process --embed`: each document's vector, in place (or why it has none). Similar
     articles need the index: they are not computed here."""
     for doc, vector in zip(docs, passage_vectors(docs, settings), strict=True):
+        assert not isinstance(vector, Deferred)  # nothing yields in process
         if isinstance(vector, Exception):
             doc[FAILED_FIELD] = f"{type(vector).__name__}: {vector}"
         else:
@@ -82,8 +98,12 @@ def embed_documents(docs: list[dict[str, Any]], settings: Settings) -> None:
 
 
 class Embedder:
-    def __init__(self, es: Elasticsearch, s: Settings) -> None:
-        self.es, self.s = es, s
+    """`go_on`: asked before each model call; once it says no, the rest of the batch is left
+    to the catch-up (the worker's: the keyword stages have no work waiting)."""
+
+    def __init__(self, es: Elasticsearch, s: Settings, go_on: Callable[[], bool] = always
+                 ) -> None:
+        self.es, self.s, self.go_on = es, s, go_on
 
     def run(self, jobs: list[Indexed], refresh: bool = False) -> Outcome:
         """Embed the documents of `jobs`; `refresh`: make the vectors visible to search before
@@ -91,10 +111,12 @@ class Embedder:
         outcome = Outcome()
         try:
             sources = self._read(jobs, outcome)
-            vectors = passage_vectors([src for _, src in sources], self.s)
+            vectors = passage_vectors([src for _, src in sources], self.s, self.go_on)
             ready = []
             for (job, src), vector in zip(sources, vectors, strict=True):
-                if isinstance(vector, Exception):
+                if isinstance(vector, Deferred):
+                    outcome.deferred.append(job.id)
+                elif isinstance(vector, Exception):
                     outcome.failed[job.id] = f"{type(vector).__name__}: {vector}"
                 else:
                     ready.append((job, src, vector))

@@ -33,10 +33,11 @@ from redis import Redis
 
 from akhbar.contract import ContractError, Indexed
 from akhbar.es import ALIAS, make_client
-from akhbar.queues import app_on_lookup, make_app, send_jobs, task_name, unpack
+from akhbar.queues import app_on_lookup, keyword_idle, make_app, send_jobs, task_name, unpack
 from akhbar.settings import MAX_JOBS_PER_MESSAGE, Settings, get_settings
 from akhbar.stages import worker_name
 from akhbar.upstream.batches import ReliableBatches, Settled
+from akhbar.upstream.celery_worker import gate_fetching
 from akhbar.worker import RETRYABLE, Job, StageRuntime, delivery
 from akhbar_embed.embedder import Embedder
 from akhbar_embed.mapping import ensure_mapping
@@ -58,7 +59,9 @@ class Worker:
         if self._embedder is None:
             es = make_client(self.settings)
             ensure_mapping(es, self.settings)  # older indices get the embed fields
-            self._embedder = Embedder(es, self.settings)
+            redis = self.rt.redis
+            self._embedder = Embedder(es, self.settings,
+                                      lambda: keyword_idle(redis, self.settings))
         return self._embedder
 
     def batch(self, requests: list[SimpleRequest]) -> Settled:
@@ -107,8 +110,9 @@ class Worker:
                 log.warning("Elasticsearch unavailable (%s): %d document(s) left to the "
                             "catch-up", outcome.why, len(outcome.unavailable))
             log.info("%d document(s): %d embedded, %d dead-lettered, %d gone, %d left to the "
-                     "catch-up", len(jobs), len(outcome.done), len(outcome.failed),
-                     len(outcome.gone), len(outcome.unavailable))
+                     "catch-up (%d while the keyword stages were busy)", len(jobs),
+                     len(outcome.done), len(outcome.failed), len(outcome.gone),
+                     len(outcome.unavailable) + len(outcome.deferred), len(outcome.deferred))
         finally:
             if catch_up:
                 self.rt.redis.delete(CATCH_UP_LOCK)
@@ -172,6 +176,8 @@ def make_embed_app(s: Settings) -> Celery:
     flush_messages = -(-s.embed_batch_size // s.jobs_per_message)
     app.conf.worker_prefetch_multiplier = flush_messages * 2  # as the index worker
     app.steps["consumer"].add(CatchUp)
+    redis = Redis.from_url(s.redis_url)
+    gate_fetching(app, lambda: keyword_idle(redis, s))  # keyword stages first
     worker = Worker(StageRuntime(STAGE, s))
     app.task(name=task_name(STAGE), base=ReliableBatches, acks_late=True,
              flush_every=flush_messages, flush_interval=s.embed_flush_s)(worker.batch)
