@@ -37,13 +37,19 @@ def keyword_queues(s: Settings) -> list[str]:
     return [INGEST, *s.keyword_route]
 
 
+def queue_lengths(redis: Redis, queues: list[str]) -> dict[str, int]:
+    """Waiting messages (LLEN) of each queue, in one round trip."""
+    with redis.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.llen(queue)
+        return {q: int(n) for q, n in zip(queues, pipe.execute(), strict=True)}
+
+
 def keyword_idle(redis: Redis, s: Settings) -> bool:
     """Whether every keyword queue holds at most `embed_yield_messages` waiting messages: when
     a stage after index (embed) may take CPU from the stages that make articles searchable."""
-    with redis.pipeline(transaction=False) as pipe:
-        for queue in keyword_queues(s):
-            pipe.llen(queue)
-        return all(n <= s.embed_yield_messages for n in pipe.execute())
+    return all(n <= s.embed_yield_messages
+               for n in queue_lengths(redis, keyword_queues(s)).values())
 
 
 def skipped_key(stage: str) -> str:
@@ -68,13 +74,8 @@ def full_queues(redis: Redis, s: Settings, queues: list[str] | None = None) -> d
     not empty for the queues after its own (`akhbar.upstream.celery_worker.Backpressure`), so a
     slow stage makes the ones before it wait instead of filling Redis. It counts waiting messages
     only (LLEN), not those a worker holds unacknowledged, which its prefetch bounds."""
-    queues = keyword_queues(s) if queues is None else queues
-    with redis.pipeline(transaction=False) as pipe:
-        for queue in queues:
-            pipe.llen(queue)
-        lengths = pipe.execute()
-    return {q: int(n) for q, n in zip(queues, lengths, strict=True)
-            if n >= s.queue_max_messages}
+    lengths = queue_lengths(redis, keyword_queues(s) if queues is None else queues)
+    return {q: n for q, n in lengths.items() if n >= s.queue_max_messages}
 
 
 def describe_full(full: dict[str, int], s: Settings) -> str:
